@@ -1,0 +1,15 @@
+# Sourced by the other scripts: puts the Bun version pinned in package.json ("packageManager") on PATH,
+# installing it from the npm registry into .tools/ when the machine has no Bun or a different version.
+# shellcheck shell=bash
+_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUN_VERSION="$(sed -n 's/.*"packageManager": *"bun@\([^"]*\)".*/\1/p' "$_root/package.json")"
+if ! command -v bun >/dev/null 2>&1 || [ "$(bun --version)" != "$BUN_VERSION" ]; then
+  _tools="$_root/.tools"
+  if [ ! -x "$_tools/node_modules/.bin/bun" ] || [ "$("$_tools/node_modules/.bin/bun" --version)" != "$BUN_VERSION" ]; then
+    echo "==> installing bun@$BUN_VERSION from the npm registry into .tools/" >&2
+    mkdir -p "$_tools"
+    npm install --prefix "$_tools" --no-save --no-audit --no-fund --loglevel=error "bun@$BUN_VERSION" >&2
+  fi
+  export PATH="$_tools/node_modules/.bin:$PATH"
+fi
+unset _root _tools

@@ -1,0 +1,41 @@
+import { envName, formatValue, type Setting, settings } from '../../config/settings'
+import { type CommandIO, exitCodes } from '../io'
+
+const commands = [
+  ['serve', 'Run the API and admin listeners (migrates the database first).'],
+  ['migrate', 'Apply pending database migrations; --status lists applied and pending ones.'],
+  ['healthcheck', 'Exit 0 if the local server answers ready on its admin port (for images without curl).'],
+  ['version', 'Print version, git commit and platform; --json for machines.'],
+  ['help', 'Print this help.'],
+] as const
+
+export function helpText(): string {
+  const rows = (settings as readonly Setting[]).map((s) => {
+    const flag = `--${s.name} <value>`
+    return `  ${flag.padEnd(30)} ${envName(s).padEnd(28)} ${s.description} (default: ${formatValue(s, s.default)})`
+  })
+  return [
+    'ledgerd: a money ledger and user API.',
+    '',
+    'Usage: ledgerd <command> [flags]',
+    '',
+    'Commands:',
+    ...commands.map(([name, text]) => `  ${name.padEnd(12)} ${text}`),
+    '',
+    'Settings (serve, migrate and healthcheck; a flag wins over its environment variable):',
+    ...rows,
+    '',
+    'Other flags:',
+    '  serve --print-config            Print the effective configuration (secrets redacted) and exit.',
+    '  migrate --status                List migrations without applying any.',
+    '  healthcheck --timeout <dur>     How long to wait for /readyz (default 2s).',
+    '',
+    'Exit codes: 0 success, 1 failure, 2 bad command line or configuration.',
+    '',
+  ].join('\n')
+}
+
+export function helpCommand(_argv: readonly string[], io: CommandIO): number {
+  io.out(helpText())
+  return exitCodes.ok
+}

@@ -1,0 +1,83 @@
+import { createAdminHandler } from '../../admin'
+import { createApp } from '../../app'
+import { type LoadedConfig, loadConfig } from '../../config/load'
+import { envName, formatValue, type Setting, settings } from '../../config/settings'
+import { sqliteMigrations } from '../../db/migrations/sqlite'
+import { MigrationError, migrate } from '../../db/migrator'
+import { openDatabase } from '../../db/open'
+import { ReadinessProbe } from '../../health/readiness'
+import { sqliteHealthRepository } from '../../health/repository'
+import { instrument } from '../../http/handler'
+import { createLogger } from '../../observability/logger'
+import { createMetrics } from '../../observability/metrics'
+import { listen } from '../../server/listen'
+import { shutdownGracefully } from '../../server/shutdown'
+import { onShutdownSignal } from '../../server/signals'
+import { commit, version } from '../../version'
+import { parseArgs } from '../args'
+import { type CommandIO, exitCodes } from '../io'
+
+/** Environment-file format, so the output can be reviewed, diffed, or saved and sourced. */
+export function formatConfig({ config, sources }: LoadedConfig): string {
+  return (settings as readonly Setting[])
+    .map((s) => `${envName(s)}=${formatValue(s, config[s.key])}  # ${sources[s.key]}`)
+    .join('\n')
+    .concat('\n')
+}
+
+export async function serveCommand(argv: readonly string[], io: CommandIO): Promise<number> {
+  const args = parseArgs(argv, { settings: true, switches: ['print-config'] })
+  const loaded = loadConfig(args.settings, io.env)
+  if (args.switches.has('print-config')) {
+    io.out(formatConfig(loaded))
+    return exitCodes.ok
+  }
+  const { config } = loaded
+  const logger = createLogger(config.logLevel)
+  for (const name of loaded.unknownEnv) logger.warn('environment variable matches no setting', { name })
+
+  const db = await openDatabase(config)
+  let expectedSchemaVersion: number
+  try {
+    const applied = migrate(db, sqliteMigrations)
+    expectedSchemaVersion = sqliteMigrations.at(-1)?.version ?? 0
+    if (applied.length > 0) logger.info('migrations applied', { versions: applied })
+  } catch (error) {
+    db.close()
+    if (!(error instanceof MigrationError)) throw error
+    logger.error('database cannot be used', { reason: error.message })
+    return exitCodes.failure
+  }
+
+  const metrics = createMetrics()
+  const readiness = new ReadinessProbe(sqliteHealthRepository(db), expectedSchemaVersion)
+  const app = createApp({ logger, bodyLimitBytes: config.bodyLimitBytes })
+  const listeners = listen(config, {
+    api: instrument((request) => app.handle(request), {
+      logger,
+      metrics,
+      bodyLimitBytes: config.bodyLimitBytes,
+    }),
+    admin: createAdminHandler({ readiness, metrics }),
+  })
+  logger.info('listening', {
+    version,
+    commit,
+    apiPort: listeners.api.port,
+    adminPort: listeners.admin.port,
+    dataDir: config.dataDir,
+    dbDriver: db.driver,
+  })
+
+  const signal = await onShutdownSignal(logger)
+  logger.info('signal received', { signal })
+  await shutdownGracefully({
+    listeners,
+    startDraining: () => readiness.startDraining(),
+    close: () => db.close(),
+    delayMs: config.shutdownDelayMs,
+    timeoutMs: config.shutdownTimeoutMs,
+    logger,
+  })
+  return exitCodes.ok
+}

@@ -1,0 +1,48 @@
+import { type Config, envName, envPrefix, type Setting, settings } from './settings'
+import { ValueError } from './values'
+
+export type Source = 'default' | 'env' | 'flag'
+
+export interface LoadedConfig {
+  config: Config
+  sources: Record<keyof Config, Source>
+  /** LEDGERD_* variables that match no setting: most likely typos, so they are logged at start. */
+  unknownEnv: string[]
+}
+
+/** A setting had a bad value, or the command line was malformed. The message is for the user as is. */
+export class ConfigError extends Error {}
+
+/** Resolves every setting from its flag, else its environment variable, else its default. */
+export function loadConfig(
+  flags: Map<string, string>,
+  env: Record<string, string | undefined>,
+): LoadedConfig {
+  const config = {} as Record<keyof Config, unknown>
+  const sources = {} as Record<keyof Config, Source>
+  for (const setting of settings as readonly Setting[]) {
+    const fromFlag = flags.get(setting.name)
+    const fromEnv = env[envName(setting)]
+    const [raw, source, origin]: [string | undefined, Source, string] =
+      fromFlag !== undefined
+        ? [fromFlag, 'flag', `--${setting.name}`]
+        : fromEnv !== undefined
+          ? [fromEnv, 'env', envName(setting)]
+          : [undefined, 'default', '']
+    sources[setting.key] = source
+    if (raw === undefined) {
+      config[setting.key] = setting.default
+      continue
+    }
+    try {
+      config[setting.key] = setting.parse(raw)
+    } catch (error) {
+      if (!(error instanceof ValueError)) throw error
+      const shown = setting.secret ? '(redacted)' : JSON.stringify(raw)
+      throw new ConfigError(`invalid value ${shown} for ${origin}: ${error.message}`)
+    }
+  }
+  const known = new Set(settings.map((s) => envName(s)))
+  const unknownEnv = Object.keys(env).filter((name) => name.startsWith(envPrefix) && !known.has(name))
+  return { config: config as unknown as Config, sources, unknownEnv }
+}

@@ -1,0 +1,86 @@
+// Parsers for the value types settings use. Each returns the value or throws a ValueError whose message
+// says what was expected; the caller adds which setting it was.
+
+export class ValueError extends Error {}
+
+export function parseInteger(raw: string, min: number, max: number): number {
+  if (!/^-?\d+$/.test(raw.trim())) throw new ValueError(`expected an integer from ${min} to ${max}`)
+  const value = Number(raw.trim())
+  if (value < min || value > max) throw new ValueError(`expected an integer from ${min} to ${max}`)
+  return value
+}
+
+const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+
+/** Go-style durations ("250ms", "10s", "1m30s"); a bare number is refused because its unit would be a guess. */
+export function parseDuration(raw: string, minMs: number, maxMs: number): number {
+  const text = raw.trim()
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)]
+  if (text === '' || parts.map((p) => p[0]).join('') !== text) {
+    throw new ValueError('expected a duration such as 500ms, 10s or 1m')
+  }
+  const ms = parts.reduce((sum, [, n, unit]) => sum + Number(n) * (durationUnits[unit as string] ?? 0), 0)
+  if (ms < minMs || ms > maxMs) {
+    throw new ValueError(`expected a duration from ${formatDuration(minMs)} to ${formatDuration(maxMs)}`)
+  }
+  return Math.round(ms)
+}
+
+export function formatDuration(ms: number): string {
+  if (ms === 0) return '0s'
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`
+  if (ms % 1000 === 0) return `${ms / 1000}s`
+  return `${ms}ms`
+}
+
+const sizeUnits: Record<string, number> = {
+  '': 1,
+  b: 1,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+}
+
+/** Byte sizes: "1048576", "512KiB", "1MiB", "2MB". */
+export function parseSize(raw: string, min: number, max: number): number {
+  const match = /^(\d+)\s*([a-z]*)$/i.exec(raw.trim())
+  const unit = sizeUnits[(match?.[2] ?? '').toLowerCase()]
+  if (!match || unit === undefined) throw new ValueError('expected a size such as 65536, 512KiB or 1MiB')
+  const bytes = Number(match[1]) * unit
+  if (bytes < min || bytes > max)
+    throw new ValueError(`expected a size from ${formatSize(min)} to ${formatSize(max)}`)
+  return bytes
+}
+
+export function formatSize(bytes: number): string {
+  for (const [unit, factor] of [
+    ['GiB', 1024 ** 3],
+    ['MiB', 1024 ** 2],
+    ['KiB', 1024],
+  ] as const) {
+    if (bytes >= factor && bytes % factor === 0) return `${bytes / factor}${unit}`
+  }
+  return String(bytes)
+}
+
+export function parseChoice<T extends string>(raw: string, choices: readonly T[]): T {
+  const value = raw.trim() as T
+  if (!choices.includes(value)) throw new ValueError(`expected one of: ${choices.join(', ')}`)
+  return value
+}
+
+export function parseNonEmpty(raw: string): string {
+  if (raw.trim() === '') throw new ValueError('expected a non-empty value')
+  return raw
+}
+
+export function parseBoolean(raw: string): boolean {
+  const value = raw.trim().toLowerCase()
+  if (['true', '1', 'yes', 'on'].includes(value)) return true
+  if (['false', '0', 'no', 'off'].includes(value)) return false
+  throw new ValueError('expected true or false')
+}

@@ -1,0 +1,35 @@
+import { drizzle } from 'drizzle-orm/better-sqlite3'
+import { schema } from '../schema'
+import { connectionPragmas, type Orm, type SqliteConnection, type SqliteOptions } from '../sqlite'
+
+type BetterSqlite3 = typeof import('better-sqlite3')
+
+// Build-time constant set by scripts/build.sh; absent when running from source.
+declare const LEDGERD_TARGET: string | undefined
+
+/**
+ * better-sqlite3 is loaded only when selected: its native addon crashes under Node 20, and in a compiled
+ * binary Bun extracts it to $TMPDIR on load, which a read-only or noexec /tmp refuses. Importing the
+ * platform entry (not the package root, which locates the addon on disk) lets `bun build --compile`
+ * embed the addon; the build defines LEDGERD_TARGET so only the target platform's addon is embedded.
+ */
+async function loadBetterSqlite3(): Promise<BetterSqlite3> {
+  const target = typeof LEDGERD_TARGET === 'string' ? LEDGERD_TARGET : undefined
+  if (target === 'linux-arm64') return (await import('better-sqlite3/linux-arm64')).default
+  if (target === 'linux-x64') return (await import('better-sqlite3/linux-x64')).default
+  return (await import('better-sqlite3')).default
+}
+
+export async function openBetterSqlite3(path: string, options: SqliteOptions): Promise<SqliteConnection> {
+  const Database = await loadBetterSqlite3()
+  const db = new Database(path)
+  db.exec(connectionPragmas(options))
+  return {
+    driver: 'better-sqlite3',
+    orm: drizzle({ client: db, schema }) as unknown as Orm,
+    exec: (sql) => void db.exec(sql),
+    all: (sql, ...params) => db.prepare(sql).all(...params) as never,
+    immediate: (fn) => db.transaction(fn).immediate(),
+    close: () => db.close(),
+  }
+}

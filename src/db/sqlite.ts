@@ -1,0 +1,35 @@
+import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core'
+import type { DbDriver } from '../config/settings'
+import type { schema } from './schema'
+
+export type Orm = BaseSQLiteDatabase<'sync', unknown, typeof schema>
+
+/** What ledgerd needs from a SQLite connection, whichever driver provides it. */
+export interface SqliteConnection {
+  readonly driver: DbDriver
+  readonly orm: Orm
+  /** Runs one or more statements with no parameters (migrations, pragmas). */
+  exec(sql: string): void
+  all<Row>(sql: string, ...params: (string | number | null)[]): Row[]
+  /** Runs fn inside BEGIN IMMEDIATE: the write lock is taken up front, so no transaction has to retry. */
+  immediate<T>(fn: () => T): T
+  close(): void
+}
+
+export interface SqliteOptions {
+  busyTimeoutMs: number
+}
+
+/**
+ * Pragmas every connection gets. WAL lets readers run beside the writer; synchronous=FULL fsyncs the WAL
+ * on every commit, so an acknowledged write survives power loss; foreign keys are off by default in SQLite.
+ */
+export function connectionPragmas({ busyTimeoutMs }: SqliteOptions): string {
+  return [
+    'PRAGMA journal_mode = WAL',
+    'PRAGMA synchronous = FULL',
+    'PRAGMA foreign_keys = ON',
+    `PRAGMA busy_timeout = ${Math.trunc(busyTimeoutMs)}`,
+    'PRAGMA trusted_schema = OFF',
+  ].join(';\n')
+}

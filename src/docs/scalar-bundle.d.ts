@@ -1,0 +1,3 @@
+/** Path of the embedded Scalar standalone script; open it with Bun.file(). */
+declare const path: string
+export default path

@@ -1,0 +1,46 @@
+import { HttpProblem } from './problem'
+
+export function isJsonMediaType(contentType: string | null): boolean {
+  if (!contentType) return false
+  const mediaType = contentType.split(';', 1)[0]?.trim().toLowerCase() ?? ''
+  return (
+    mediaType === 'application/json' || (mediaType.startsWith('application/') && mediaType.endsWith('+json'))
+  )
+}
+
+export function tooLarge(limit: number): HttpProblem {
+  return new HttpProblem('payload-too-large', `The request body must be at most ${limit} bytes.`, { limit })
+}
+
+/**
+ * Reads the body as text, stopping as soon as it passes the limit. Content-Length is checked before this
+ * runs; the streaming check covers chunked uploads that declare no length.
+ */
+export async function readBodyText(request: Request, limit: number): Promise<string> {
+  if (!request.body) return ''
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for await (const chunk of request.body) {
+    size += chunk.byteLength
+    if (size > limit) throw tooLarge(limit)
+    chunks.push(chunk)
+  }
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+/** Parses a JSON body; anything but JSON is refused, so handlers only ever see parsed, size-checked input. */
+export async function parseJsonBody(request: Request, limit: number): Promise<unknown> {
+  if (!isJsonMediaType(request.headers.get('content-type'))) {
+    throw new HttpProblem(
+      'unsupported-media-type',
+      'Send the body as JSON with Content-Type: application/json.',
+    )
+  }
+  const text = await readBodyText(request, limit)
+  if (text.trim() === '') throw new HttpProblem('malformed-body', 'The request body is empty.')
+  try {
+    return JSON.parse(text)
+  } catch (error) {
+    throw new HttpProblem('malformed-body', `The request body is not valid JSON: ${(error as Error).message}`)
+  }
+}

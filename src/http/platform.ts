@@ -1,0 +1,39 @@
+import { Elysia, ValidationError } from 'elysia'
+import type { Logger } from '../observability/logger'
+import { parseJsonBody } from './body'
+import { HttpProblem, problemResponse } from './problem'
+import { noteRoute, requestContext } from './request-context'
+import { validationProblem } from './validation'
+
+/**
+ * The cross-cutting behaviour every route gets: request id header, JSON-only bodies within the size
+ * limit, and one error handler that answers every failure as application/problem+json. An unexpected
+ * error is logged with its stack and answered with a bare 500 that says nothing about why.
+ */
+export function platform({ logger, bodyLimitBytes }: { logger: Logger; bodyLimitBytes: number }) {
+  return new Elysia({ name: 'platform' })
+    .onRequest(({ request, set }) => {
+      const context = requestContext(request)
+      if (context) set.headers['x-request-id'] = context.id
+    })
+    .onParse({ as: 'global' }, ({ request }) => parseJsonBody(request, bodyLimitBytes))
+    .onTransform({ as: 'global' }, ({ request, route }) => noteRoute(request, route))
+    .onError({ as: 'global' }, ({ code, error, request, route, path }) => {
+      noteRoute(request, route)
+      const requestId = requestContext(request)?.id
+      if (error instanceof HttpProblem) return problemResponse(error, path, requestId)
+      if (error instanceof ValidationError && error.type !== 'response') {
+        return problemResponse(validationProblem(error), path, requestId)
+      }
+      if (code === 'NOT_FOUND') {
+        return problemResponse(
+          new HttpProblem('not-found', `Nothing is at ${request.method} ${path}.`),
+          path,
+          requestId,
+        )
+      }
+      if (code === 'PARSE') return problemResponse(new HttpProblem('malformed-body'), path, requestId)
+      logger.error('unhandled error', { requestId, method: request.method, path, error })
+      return problemResponse(new HttpProblem('internal-error'), path, requestId)
+    })
+}

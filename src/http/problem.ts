@@ -1,0 +1,82 @@
+// RFC 9457 problem details. Every error response ledgerd sends is one of these, built from the catalog
+// below so that a `type` always means the same status and title.
+
+export const problemTypes = {
+  'validation-failed': { status: 422, title: 'The request body is not valid' },
+  'invalid-parameter': { status: 400, title: 'A path, query or header parameter is not valid' },
+  'malformed-body': { status: 400, title: 'The request body could not be parsed' },
+  'unsupported-media-type': { status: 415, title: 'The request body must be application/json' },
+  'payload-too-large': { status: 413, title: 'The request body is larger than the limit' },
+  'not-found': { status: 404, title: 'No such resource' },
+  'internal-error': { status: 500, title: 'Internal server error' },
+  'service-unavailable': { status: 503, title: 'The service is temporarily unavailable' },
+} as const satisfies Record<string, { status: number; title: string }>
+
+export type ProblemType = keyof typeof problemTypes
+
+/** Relative to the API's base URL: GET /problems/{type} describes it. */
+export const problemTypeUri = (type: ProblemType) => `/problems/${type}`
+
+export interface FieldError {
+  /** Dotted path of the offending field: "amount", "owner.email", "items[2].price". */
+  field: string
+  /** Where the field was: body, query, params or headers. */
+  in: string
+  message: string
+}
+
+export interface ProblemBody {
+  type: string
+  title: string
+  status: number
+  detail?: string
+  instance?: string
+  requestId?: string
+  errors?: FieldError[]
+  [extension: string]: unknown
+}
+
+/** Throw from anywhere below a handler; the global error handler turns it into a problem response. */
+export class HttpProblem extends Error {
+  readonly status: number
+  readonly title: string
+
+  constructor(
+    readonly type: ProblemType,
+    readonly detail?: string,
+    readonly extensions: Record<string, unknown> = {},
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(detail ?? problemTypes[type].title)
+    this.name = 'HttpProblem'
+    this.status = problemTypes[type].status
+    this.title = problemTypes[type].title
+  }
+}
+
+export function problemBody(
+  problem: HttpProblem,
+  instance: string,
+  requestId: string | undefined,
+): ProblemBody {
+  return {
+    type: problemTypeUri(problem.type),
+    title: problem.title,
+    status: problem.status,
+    ...(problem.detail ? { detail: problem.detail } : {}),
+    instance,
+    ...(requestId ? { requestId } : {}),
+    ...problem.extensions,
+  }
+}
+
+export function problemResponse(problem: HttpProblem, instance: string, requestId?: string): Response {
+  return new Response(JSON.stringify(problemBody(problem, instance, requestId)), {
+    status: problem.status,
+    headers: {
+      'content-type': 'application/problem+json',
+      ...(requestId ? { 'x-request-id': requestId } : {}),
+      ...problem.headers,
+    },
+  })
+}

@@ -1,0 +1,29 @@
+// Per-request facts that the outer handler (timing, access log, metrics) and the Elysia hooks inside
+// (error handler, route) both need. Keyed by the Request object, which Elysia passes through unchanged.
+
+export interface RequestContext {
+  id: string
+  /** Route template ("/v1/accounts/:id"), once Elysia has matched one. */
+  route?: string
+}
+
+const contexts = new WeakMap<Request, RequestContext>()
+
+// Accept the caller's id only if it is safe to echo into headers and logs.
+const acceptableId = /^[A-Za-z0-9._:-]{1,128}$/
+
+export function beginRequest(request: Request): RequestContext {
+  const offered = request.headers.get('x-request-id')
+  const context = { id: offered && acceptableId.test(offered) ? offered : crypto.randomUUID() }
+  contexts.set(request, context)
+  return context
+}
+
+export function requestContext(request: Request): RequestContext | undefined {
+  return contexts.get(request)
+}
+
+export function noteRoute(request: Request, route: string | undefined): void {
+  const context = contexts.get(request)
+  if (context && route) context.route = route
+}

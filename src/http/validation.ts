@@ -1,0 +1,32 @@
+import type { ValidationError } from 'elysia'
+import { type FieldError, HttpProblem } from './problem'
+
+/** "/owner/email" → "owner.email", "/items/2/price" → "items[2].price", "" → "(body)". */
+export function fieldName(pointer: string, location: string): string {
+  const parts = pointer.split('/').slice(1)
+  if (parts.length === 0) return `(${location})`
+  return parts
+    .map((part) => part.replaceAll('~1', '/').replaceAll('~0', '~'))
+    .reduce((name, part) => (/^\d+$/.test(part) ? `${name}[${part}]` : name ? `${name}.${part}` : part), '')
+}
+
+/** One error per field (TypeBox reports a missing field twice: missing, then wrong type), in schema order. */
+export function fieldErrors(error: ValidationError): FieldError[] {
+  const seen = new Set<string>()
+  const errors: FieldError[] = []
+  for (const issue of error.all) {
+    const path = 'path' in issue && typeof issue.path === 'string' ? issue.path : ''
+    const field = fieldName(path, error.type)
+    if (seen.has(field)) continue
+    seen.add(field)
+    errors.push({ field, in: error.type, message: issue.message })
+  }
+  return errors
+}
+
+export function validationProblem(error: ValidationError): HttpProblem {
+  const errors = fieldErrors(error)
+  const detail = errors.map((e) => `${e.field}: ${e.message}`).join('; ')
+  const type = error.type === 'body' ? 'validation-failed' : 'invalid-parameter'
+  return new HttpProblem(type, detail, { errors })
+}
