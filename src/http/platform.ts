@@ -21,7 +21,9 @@ export function platform({ logger, bodyLimitBytes }: { logger: Logger; bodyLimit
     .onError({ as: 'global' }, ({ code, error, request, route, path }) => {
       noteRoute(request, route)
       const requestId = requestContext(request)?.id
-      if (error instanceof HttpProblem) return problemResponse(error, path, requestId)
+      // Elysia wraps whatever the body parser throws in a ParseError; the parser's own problem is inside.
+      const problem = error instanceof HttpProblem ? error : (error as Error).cause
+      if (problem instanceof HttpProblem) return problemResponse(problem, path, requestId)
       if (error instanceof ValidationError && error.type !== 'response') {
         return problemResponse(validationProblem(error), path, requestId)
       }

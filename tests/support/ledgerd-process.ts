@@ -1,0 +1,159 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import type { Subprocess } from 'bun'
+
+// Starts the compiled binary the way a user would: its own temp data dir, ports picked by the kernel
+// (--port 0), and the addresses read back from the "listening" log line.
+
+export const binaryPath = resolve(process.env.LEDGERD_BIN ?? join(import.meta.dir, '../../dist/ledgerd'))
+
+export interface LogLine {
+  msg: string
+  level: string
+  [field: string]: unknown
+}
+
+export interface RunningLedgerd {
+  apiUrl: string
+  adminUrl: string
+  dataDir: string
+  process: Subprocess<'ignore', 'pipe', 'pipe'>
+  /** Every JSON log line printed so far. */
+  logs: LogLine[]
+  stderr(): string
+  /** Resolves with the exit code. */
+  exited: Promise<number>
+  /** SIGTERM, wait for exit, remove the data dir (unless kept). */
+  stop(): Promise<number>
+}
+
+export interface StartOptions {
+  args?: string[]
+  env?: Record<string, string>
+  dataDir?: string
+  keepDataDir?: boolean
+  /** Run as this uid/gid (needs root), like the container image does. */
+  asUser?: number
+  cwd?: string
+}
+
+export function tempDir(prefix = 'ledgerd-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix))
+}
+
+/** Environment without the caller's LEDGERD_* variables, so a developer's shell cannot change a test. */
+export function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!key.startsWith('LEDGERD_') && value !== undefined) env[key] = value
+  }
+  return { ...env, ...extra }
+}
+
+export async function startLedgerd(options: StartOptions = {}): Promise<RunningLedgerd> {
+  const dataDir = options.dataDir ?? tempDir()
+  const serveArgs = [
+    'serve',
+    '--port',
+    '0',
+    '--admin-port',
+    '0',
+    '--host',
+    '127.0.0.1',
+    '--admin-host',
+    '127.0.0.1',
+  ]
+  const command = [binaryPath, ...serveArgs, '--data-dir', dataDir, ...(options.args ?? [])]
+  const asUser = options.asUser
+  const argv =
+    asUser === undefined
+      ? command
+      : ['setpriv', `--reuid=${asUser}`, `--regid=${asUser}`, '--clear-groups', '--', ...command]
+  const proc = Bun.spawn(argv, {
+    cwd: options.cwd,
+    env: cleanEnv(options.env),
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
+  const logs: LogLine[] = []
+  let stderrText = ''
+  void (async () => {
+    for await (const chunk of proc.stderr) stderrText += new TextDecoder().decode(chunk)
+  })()
+  const listening = new Promise<LogLine>((resolveListening, reject) => {
+    void (async () => {
+      let buffered = ''
+      for await (const chunk of proc.stdout) {
+        buffered += new TextDecoder().decode(chunk)
+        let newline = buffered.indexOf('\n')
+        while (newline !== -1) {
+          const line = buffered.slice(0, newline)
+          buffered = buffered.slice(newline + 1)
+          newline = buffered.indexOf('\n')
+          try {
+            const entry = JSON.parse(line) as LogLine
+            logs.push(entry)
+            if (entry.msg === 'listening') resolveListening(entry)
+          } catch {
+            logs.push({ msg: line, level: 'unparsed' })
+          }
+        }
+      }
+      reject(new Error(`ledgerd exited before listening: ${stderrText}\n${JSON.stringify(logs)}`))
+    })()
+  })
+  const exited = proc.exited
+  const entry = await Promise.race([
+    listening,
+    Bun.sleep(10_000).then(() => {
+      proc.kill('SIGKILL')
+      throw new Error(`ledgerd did not start within 10s: ${stderrText}`)
+    }),
+  ])
+  const running: RunningLedgerd = {
+    apiUrl: `http://127.0.0.1:${entry.apiPort}`,
+    adminUrl: `http://127.0.0.1:${entry.adminPort}`,
+    dataDir,
+    process: proc,
+    logs,
+    stderr: () => stderrText,
+    exited,
+    async stop() {
+      proc.kill('SIGTERM')
+      const code = await Promise.race([exited, Bun.sleep(15_000).then(() => -1)])
+      if (code === -1) proc.kill('SIGKILL')
+      if (!options.keepDataDir && options.dataDir === undefined)
+        rmSync(dataDir, { recursive: true, force: true })
+      return code
+    },
+  }
+  return running
+}
+
+export interface CommandResult {
+  exitCode: number
+  stdout: string
+  stderr: string
+}
+
+/** Runs a one-shot ledgerd command (version, migrate, healthcheck...) to completion. */
+export async function runLedgerd(
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string } = {},
+): Promise<CommandResult> {
+  const proc = Bun.spawn([binaryPath, ...args], {
+    cwd: options.cwd,
+    env: cleanEnv(options.env),
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
+  const [stdout, stderr, exitCode] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ])
+  return { exitCode, stdout, stderr }
+}

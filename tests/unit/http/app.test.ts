@@ -1,0 +1,64 @@
+import { describe, expect, test } from 'bun:test'
+import { createApp } from '../../../src/app'
+import { problemTypes } from '../../../src/http/problem'
+import { captureLogger } from '../../support/http'
+import { openApiErrors } from '../../support/openapi'
+
+const app = createApp({ logger: captureLogger().logger, bodyLimitBytes: 1024 })
+const get = (path: string, headers: Record<string, string> = {}) =>
+  app.handle(new Request(`http://localhost${path}`, { headers }))
+
+describe('the public API', () => {
+  test('GET /v1/meta says which ledgerd answers', async () => {
+    const response = await get('/v1/meta')
+    expect(response.status).toBe(200)
+    expect(await response.json()).toEqual({
+      name: 'ledgerd',
+      version: 'dev',
+      commit: 'unknown',
+      docs: '/docs',
+      openapi: '/openapi.json',
+    })
+  })
+
+  test('every problem type is dereferenceable at /problems/{type}', async () => {
+    for (const [type, entry] of Object.entries(problemTypes)) {
+      const response = await get(`/problems/${type}`)
+      expect(response.status).toBe(200)
+      expect(await response.json()).toEqual({ type: `/problems/${type}`, ...entry })
+    }
+    expect((await get('/problems/no-such-type')).status).toBe(404)
+  })
+
+  test('/openapi.json is a valid OpenAPI 3.1 document listing the API and not the docs plumbing', async () => {
+    const document = (await (await get('/openapi.json')).json()) as { openapi: string; paths: object }
+    expect(document.openapi).toStartWith('3.1')
+    expect(await openApiErrors(document)).toEqual([])
+    expect(Object.keys(document.paths).sort()).toEqual(['/problems/{type}', '/v1/meta'])
+  })
+
+  test('the OpenAPI validator used above does reject a broken document', async () => {
+    expect(
+      await openApiErrors({ openapi: '3.1.0', info: { title: 'x' }, paths: { '/a': { get: 5 } } }),
+    ).not.toEqual([])
+  })
+
+  test('/docs loads its UI script from this server, not a CDN, and without web fonts from elsewhere', async () => {
+    const html = await (await get('/docs')).text()
+    const scripts = [...html.matchAll(/<script[^>]*src="([^"]+)"/g)].map((m) => m[1])
+    expect(scripts).toEqual(['/docs/assets/scalar-api-reference.js'])
+    expect(html).not.toMatch(/https?:\/\//)
+  })
+
+  test('the UI script is served gzipped to clients that accept it, and cacheable', async () => {
+    const plain = await get('/docs/assets/scalar-api-reference.js')
+    const gzipped = await get('/docs/assets/scalar-api-reference.js', { 'accept-encoding': 'gzip, br' })
+    expect(plain.status).toBe(200)
+    expect(gzipped.headers.get('content-encoding')).toBe('gzip')
+    expect(gzipped.headers.get('cache-control')).toContain('max-age')
+    const plainBytes = new Uint8Array(await plain.arrayBuffer())
+    const gzippedBytes = new Uint8Array(await gzipped.arrayBuffer())
+    expect(gzippedBytes.length).toBeLessThan(plainBytes.length / 2)
+    expect(Bun.gunzipSync(gzippedBytes)).toEqual(plainBytes)
+  })
+})
