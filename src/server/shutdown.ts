@@ -12,7 +12,7 @@ export interface ShutdownPlan {
   logger: Logger
 }
 
-const sleep = (ms: number) => new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), ms))
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 /**
  * Fail readiness, keep serving for the delay (load balancers need time to stop sending traffic), stop
@@ -24,8 +24,15 @@ export async function shutdownGracefully(plan: ShutdownPlan): Promise<boolean> {
   plan.startDraining()
   logger.info('shutdown started', { delayMs: plan.delayMs, timeoutMs: plan.timeoutMs })
   if (plan.delayMs > 0) await sleep(plan.delayMs)
-  const drained = listeners.api.stop(false).then(() => 'drained' as const)
-  const outcome = await Promise.race([drained, sleep(plan.timeoutMs)])
+  let timer: Timer | undefined
+  const outcome = await Promise.race([
+    listeners.api.stop(false).then(() => 'drained' as const),
+    new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), plan.timeoutMs)
+    }),
+  ])
+  // A pending timer would keep the process alive for the rest of the timeout after a quick drain.
+  clearTimeout(timer)
   if (outcome === 'timeout') {
     logger.warn('shutdown timeout reached; closing remaining connections', {
       pendingRequests: listeners.api.pendingRequests,

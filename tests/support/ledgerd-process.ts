@@ -15,6 +15,8 @@ export interface LogLine {
 }
 
 export interface RunningLedgerd {
+  /** performance.now() just before the process was spawned. */
+  startedAt: number
   apiUrl: string
   adminUrl: string
   dataDir: string
@@ -33,8 +35,8 @@ export interface StartOptions {
   env?: Record<string, string>
   dataDir?: string
   keepDataDir?: boolean
-  /** Run as this uid/gid (needs root), like the container image does. */
-  asUser?: number
+  /** Prepended to the command line, e.g. to run it in a sandbox (see imageSandbox). */
+  wrapper?: string[]
   cwd?: string
 }
 
@@ -65,12 +67,8 @@ export async function startLedgerd(options: StartOptions = {}): Promise<RunningL
     '127.0.0.1',
   ]
   const command = [binaryPath, ...serveArgs, '--data-dir', dataDir, ...(options.args ?? [])]
-  const asUser = options.asUser
-  const argv =
-    asUser === undefined
-      ? command
-      : ['setpriv', `--reuid=${asUser}`, `--regid=${asUser}`, '--clear-groups', '--', ...command]
-  const proc = Bun.spawn(argv, {
+  const startedAt = performance.now()
+  const proc = Bun.spawn([...(options.wrapper ?? []), ...command], {
     cwd: options.cwd,
     env: cleanEnv(options.env),
     stdin: 'ignore',
@@ -105,14 +103,19 @@ export async function startLedgerd(options: StartOptions = {}): Promise<RunningL
     })()
   })
   const exited = proc.exited
+  let startTimer: Timer | undefined
   const entry = await Promise.race([
     listening,
-    Bun.sleep(10_000).then(() => {
-      proc.kill('SIGKILL')
-      throw new Error(`ledgerd did not start within 10s: ${stderrText}`)
+    new Promise<never>((_, reject) => {
+      startTimer = setTimeout(() => {
+        proc.kill('SIGKILL')
+        reject(new Error(`ledgerd did not start within 10s: ${stderrText}`))
+      }, 10_000)
     }),
-  ])
+    // Left pending, the timer would SIGKILL a healthy server 10 s after it started, mid-test.
+  ]).finally(() => clearTimeout(startTimer))
   const running: RunningLedgerd = {
+    startedAt,
     apiUrl: `http://127.0.0.1:${entry.apiPort}`,
     adminUrl: `http://127.0.0.1:${entry.adminPort}`,
     dataDir,
@@ -156,4 +159,23 @@ export async function runLedgerd(
     proc.exited,
   ])
   return { exitCode, stdout, stderr }
+}
+
+/** The uid and gid the container image runs as (distroless "nonroot"). */
+export const imageUser = 65532
+
+/**
+ * A wrapper that runs ledgerd the way its container image does: as an unprivileged user, with the root
+ * filesystem (and so /tmp) read-only and only the data dir writable. Needs root and mount namespaces;
+ * the data dir must already belong to imageUser.
+ */
+export function imageSandbox(dataDir: string): string[] {
+  const script = [
+    'set -e',
+    // Bind the data dir onto itself first so it stays writable after / is remounted read-only.
+    `mount --bind "${dataDir}" "${dataDir}"`,
+    'mount -o remount,bind,ro /',
+    `exec setpriv --reuid=${imageUser} --regid=${imageUser} --clear-groups -- "$@"`,
+  ].join('\n')
+  return ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', script, 'sh']
 }

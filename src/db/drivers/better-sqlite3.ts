@@ -22,7 +22,18 @@ async function loadBetterSqlite3(): Promise<BetterSqlite3> {
 
 export async function openBetterSqlite3(path: string, options: SqliteOptions): Promise<SqliteConnection> {
   const Database = await loadBetterSqlite3()
-  const db = new Database(path)
+  let db: InstanceType<BetterSqlite3>
+  try {
+    db = new Database(path)
+  } catch (error) {
+    // The addon is loaded lazily, on the first connection; its raw error names a path inside the binary.
+    if (!/shared object|\.node\b/.test(String(error))) throw error
+    throw new Error(
+      `the better-sqlite3 driver could not load its native addon (${(error as Error).message}); a compiled ` +
+        'ledgerd extracts it to $TMPDIR, which must be writable and allow exec. Use --db-driver bun-sqlite, ' +
+        'or point TMPDIR at a writable, exec-enabled directory.',
+    )
+  }
   db.exec(connectionPragmas(options))
   return {
     driver: 'better-sqlite3',

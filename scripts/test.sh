@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# The whole test suite, as README.md and .ci/run call it: installs what is missing (Bun, packages,
+# Chromium), then typecheck, lint, unit, build, end-to-end and browser tests. Ends with one line
+# "N passed, N failed" and exits non-zero if anything failed. Usage: scripts/test.sh
+set -uo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p test-results
+
+passed=0
+failed=0
+skipped=0
+summary=()
+
+record() { # record STAGE PASSED FAILED [SKIPPED]
+  passed=$((passed + $2)); failed=$((failed + $3)); skipped=$((skipped + ${4:-0}))
+  summary+=("$(printf '%-10s %4d passed, %d failed, %d skipped' "$1" "$2" "$3" "${4:-0}")")
+}
+
+check() { # check STAGE COMMAND...: a stage that is one pass or one failure
+  local stage=$1; shift
+  echo; echo "==> $stage: $*"
+  if "$@"; then record "$stage" 1 0; else record "$stage" 0 1; return 1; fi
+}
+
+bun_tests() { # bun_tests STAGE DIR: counts from bun test's closing lines
+  local stage=$1 dir=$2 log="test-results/$1.log"
+  echo; echo "==> $stage: bun test $dir"
+  bun test "$dir" 2>&1 | tee "$log"
+  local status=${PIPESTATUS[0]}
+  local p f s
+  p=$(sed -n 's/^ *\([0-9]\+\) pass$/\1/p' "$log" | tail -1)
+  f=$(sed -n 's/^ *\([0-9]\+\) fail$/\1/p' "$log" | tail -1)
+  s=$(sed -n 's/^ *\([0-9]\+\) skip$/\1/p' "$log" | tail -1)
+  # A runner that crashed before its summary counts as one failure, never as zero tests.
+  if [ -z "$p" ] || { [ "$status" -ne 0 ] && [ "${f:-0}" -eq 0 ]; }; then f=$(( ${f:-0} + 1 )); fi
+  record "$stage" "${p:-0}" "${f:-0}" "${s:-0}"
+}
+
+browser_tests() {
+  local report=test-results/browser.json
+  echo; echo "==> browser: playwright test (Chromium at /usr/bin/chromium)"
+  rm -f "$report"
+  bunx playwright test -c tests/browser/playwright.config.ts
+  local status=$?
+  if [ ! -s "$report" ]; then record browser 0 1; return; fi
+  local counts
+  counts=$(bun -e "const s = (await Bun.file('$report').json()).stats; \
+    console.log(s.expected, s.unexpected + s.flaky, s.skipped)")
+  read -r p f s <<<"$counts"
+  if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+  record browser "$p" "$f" "$s"
+}
+
+ensure_chromium() {
+  command -v chromium >/dev/null 2>&1 && return 0
+  echo "==> installing Debian's chromium (apt-get)"
+  { apt-get update -qq && apt-get install -y -qq chromium; } >test-results/apt.log 2>&1 \
+    || { echo "could not install chromium; see test-results/apt.log"; return 1; }
+}
+
+started=$(date +%s)
+if ! bash scripts/install.sh; then
+  record setup 0 1
+else
+  source scripts/ensure-bun.sh
+  check typecheck bunx tsc --noEmit
+  check lint bunx biome check .
+  bun_tests unit ./tests/unit
+  if check build bash scripts/build.sh; then
+    bun_tests e2e ./tests/e2e
+    if check chromium ensure_chromium; then browser_tests; fi
+  fi
+fi
+
+echo
+echo "==> summary ($(( $(date +%s) - started ))s)"
+printf '%s\n' "${summary[@]}"
+if [ "$skipped" -gt 0 ]; then
+  echo "$passed passed, $failed failed, $skipped skipped"
+else
+  echo "$passed passed, $failed failed"
+fi
+[ "$failed" -eq 0 ]

@@ -1,0 +1,86 @@
+import { Database } from 'bun:sqlite'
+import { afterAll, describe, expect, test } from 'bun:test'
+import { rmSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { runLedgerd, startLedgerd, tempDir } from '../support/ledgerd-process'
+
+const dirs: string[] = []
+const freshDir = () => {
+  const dir = tempDir()
+  dirs.push(dir)
+  return dir
+}
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+})
+
+describe('ledgerd binary: commands', () => {
+  test('version prints the release version and the git commit it was built from', async () => {
+    const { exitCode, stdout } = await runLedgerd(['version'])
+    expect(exitCode).toBe(0)
+    const expectedCommit = Bun.spawnSync(['git', 'rev-parse', '--short=12', 'HEAD']).stdout.toString().trim()
+    const pkg = await Bun.file(join(import.meta.dir, '../../package.json')).json()
+    expect(stdout).toContain(`ledgerd ${pkg.version} (commit ${expectedCommit}`)
+  })
+
+  test('an unknown command exits 2 with a message', async () => {
+    const { exitCode, stderr } = await runLedgerd(['frobnicate'])
+    expect(exitCode).toBe(2)
+    expect(stderr).toContain('unknown command "frobnicate"')
+  })
+
+  test('an unknown flag exits 2 naming it', async () => {
+    const { exitCode, stderr } = await runLedgerd(['serve', '--prot', '1'])
+    expect(exitCode).toBe(2)
+    expect(stderr).toContain('--prot')
+  })
+
+  test('LEDGERD_PORT=abc stops serve with a message naming LEDGERD_PORT', async () => {
+    const { exitCode, stderr } = await runLedgerd(['serve'], { env: { LEDGERD_PORT: 'abc' } })
+    expect(exitCode).toBe(2)
+    expect(stderr).toContain('LEDGERD_PORT')
+  })
+
+  test('migrate applies the embedded migrations once; --status lists them', async () => {
+    const dataDir = freshDir()
+    const before = await runLedgerd(['migrate', '--status', '--data-dir', dataDir])
+    expect(before.stdout).toMatch(/0001\s+instance\s+pending/)
+    const first = await runLedgerd(['migrate', '--data-dir', dataDir])
+    expect(first.exitCode).toBe(0)
+    expect(first.stdout).toContain('applied 1 migration(s)')
+    const second = await runLedgerd(['migrate', '--data-dir', dataDir])
+    expect(second.stdout).toContain('up to date')
+    const after = await runLedgerd(['migrate', '--status', '--data-dir', dataDir])
+    expect(after.stdout).toMatch(/0001\s+instance\s+applied\s+\d{4}-/)
+  })
+
+  test('the database file is private to the user running ledgerd', async () => {
+    const dataDir = freshDir()
+    await runLedgerd(['migrate', '--data-dir', dataDir])
+    expect(statSync(join(dataDir, 'ledgerd.db')).mode & 0o777).toBe(0o600)
+  })
+
+  test('a database migrated by a newer release is refused, by migrate and by serve', async () => {
+    const dataDir = freshDir()
+    await runLedgerd(['migrate', '--data-dir', dataDir])
+    const db = new Database(join(dataDir, 'ledgerd.db'))
+    db.run("INSERT INTO ledgerd_migrations VALUES (999, 'from_the_future', 'x', '2030-01-01T00:00:00Z')")
+    db.close()
+    const migrate = await runLedgerd(['migrate', '--data-dir', dataDir])
+    expect(migrate.exitCode).toBe(1)
+    expect(migrate.stderr).toContain('newer than this binary')
+    const serve = await runLedgerd(['serve', '--port', '0', '--admin-port', '0', '--data-dir', dataDir])
+    expect(serve.exitCode).toBe(1)
+    expect(serve.stdout).toContain('newer than this binary')
+  })
+
+  test('healthcheck exits 0 against a ready server and 1 once it is gone', async () => {
+    const server = await startLedgerd()
+    const adminPort = new URL(server.adminUrl).port
+    const ready = await runLedgerd(['healthcheck', '--admin-port', adminPort])
+    expect(ready.exitCode).toBe(0)
+    expect(await server.stop()).toBe(0)
+    const gone = await runLedgerd(['healthcheck', '--admin-port', adminPort, '--timeout', '1s'])
+    expect(gone.exitCode).toBe(1)
+  })
+})
