@@ -40,7 +40,7 @@ browser_tests() {
   local report=test-results/browser.json
   echo; echo "==> browser: playwright test (Chromium at /usr/bin/chromium)"
   rm -f "$report"
-  bunx playwright test -c tests/browser/playwright.config.ts
+  bunx --bun playwright test -c tests/browser/playwright.config.ts
   local status=$?
   if [ ! -s "$report" ]; then record browser 0 1; return; fi
   local counts

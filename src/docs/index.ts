@@ -7,7 +7,8 @@ export const docsPath = '/docs'
 export const openApiPath = '/openapi.json'
 const scalarAssetPath = `${docsPath}/assets/scalar-api-reference.js`
 
-type ScalarOptions = NonNullable<Parameters<typeof openapi>[0]>['scalar']
+// `agent` is a per-document option that Scalar also reads from the top level; the plugin's type lacks it.
+type ScalarOptions = NonNullable<Parameters<typeof openapi>[0]>['scalar'] & { agent?: { disabled?: boolean } }
 
 let gzippedBundle: Uint8Array | undefined
 
@@ -48,6 +49,12 @@ export const docs = new Elysia({ name: 'docs' })
         // The default fonts come from Scalar's CDN; the page must not reach outside the cluster.
         withDefaultFonts: false,
         hideClientButton: true,
+        // Each of these, one click away, POSTs the whole OpenAPI document to Scalar's servers (Share,
+        // Generate MCP, VS Code/Cursor) or queries them (Ask AI). Scalar shows them when the page is on
+        // localhost, which is how a port-forwarded cluster service is usually opened.
+        showDeveloperTools: 'never',
+        agent: { disabled: true },
+        mcp: { disabled: true },
       } as ScalarOptions,
     }),
   )
