@@ -74,6 +74,30 @@ describe('ledgerd binary: commands', () => {
     expect(serve.stdout).toContain('newer than this binary')
   })
 
+  test('a port already in use stops serve with exit 1 naming the address, for either listener', async () => {
+    const first = await startLedgerd()
+    const apiPort = new URL(first.apiUrl).port
+    const adminPort = new URL(first.adminUrl).port
+    for (const [ports, listener] of [
+      [['--port', apiPort, '--admin-port', '0'], 'API'],
+      [['--port', '0', '--admin-port', adminPort], 'admin listener'],
+    ] as const) {
+      const second = await runLedgerd([
+        'serve',
+        '--host',
+        '127.0.0.1',
+        '--admin-host',
+        '127.0.0.1',
+        ...ports,
+        '--data-dir',
+        freshDir(),
+      ])
+      expect(second.exitCode).toBe(1)
+      expect(second.stderr).toContain(`for the ${listener}`)
+    }
+    expect(await first.stop()).toBe(0)
+  })
+
   test('healthcheck exits 0 against a ready server and 1 once it is gone', async () => {
     const server = await startLedgerd()
     const adminPort = new URL(server.adminUrl).port
