@@ -42,7 +42,28 @@ export function loadConfig(
       throw new ConfigError(`invalid value ${shown} for ${origin}: ${error.message}`)
     }
   }
+  checkCombinations(config as unknown as Config)
   const known = new Set(settings.map((s) => envName(s)))
   const unknownEnv = Object.keys(env).filter((name) => name.startsWith(envPrefix) && !known.has(name))
   return { config: config as unknown as Config, sources, unknownEnv }
+}
+
+/** Settings that are each valid but make no sense together. */
+function checkCombinations(config: Config): void {
+  if (Boolean(config.oidcIssuer) !== Boolean(config.oidcJwksUrl)) {
+    throw new ConfigError(
+      '--oidc-issuer and --oidc-jwks-url (LEDGERD_OIDC_ISSUER, LEDGERD_OIDC_JWKS_URL) go together',
+    )
+  }
+  if (config.oidcIssuer && (config.jwtSigningKeyFile || config.jwtPublicKeysFile)) {
+    throw new ConfigError(
+      'with --oidc-issuer set, tokens come from the identity provider: --jwt-signing-key-file and ' +
+        '--jwt-public-keys-file would be unused, so they are refused',
+    )
+  }
+  if (!config.avatarBucket && (config.s3Endpoint || config.s3ForcePathStyle)) {
+    throw new ConfigError(
+      '--s3-endpoint and --s3-force-path-style need --avatar-bucket (LEDGERD_AVATAR_BUCKET)',
+    )
+  }
 }

@@ -1,10 +1,14 @@
 import {
   formatDuration,
   formatSize,
+  parseBoolean,
   parseChoice,
   parseDuration,
+  parseHttpUrl,
   parseInteger,
+  parseList,
   parseNonEmpty,
+  parseOptional,
   parseSize,
 } from './values'
 
@@ -16,6 +20,22 @@ export type LogLevel = (typeof logLevels)[number]
 
 export const dbDrivers = ['bun-sqlite', 'better-sqlite3'] as const
 export type DbDriver = (typeof dbDrivers)[number]
+
+export const signupModes = ['open', 'closed'] as const
+export type SignupMode = (typeof signupModes)[number]
+
+/** Asymmetric algorithms only: HMAC with a published key would let anyone mint tokens. */
+export const externalAlgorithms = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'EdDSA',
+]
 
 export interface Config {
   host: string
@@ -29,6 +49,31 @@ export interface Config {
   bodyLimitBytes: number
   shutdownDelayMs: number
   shutdownTimeoutMs: number
+  publicUrl: string
+  signup: SignupMode
+  tokenIssuer: string
+  tokenAudience: string
+  tokenTtlMs: number
+  tokenClockSkewMs: number
+  tokenCacheSize: number
+  jwtSigningKeyFile: string
+  jwtPublicKeysFile: string
+  oidcIssuer: string
+  oidcJwksUrl: string
+  oidcAudience: string
+  oidcRolesClaim: string
+  oidcAdminRole: string
+  oidcAlgorithms: string[]
+  oidcJwksCooldownMs: number
+  loginMaxFailures: number
+  loginFailureWindowMs: number
+  avatarBucket: string
+  s3Endpoint: string
+  s3Region: string
+  s3ForcePathStyle: boolean
+  avatarMaxBytes: number
+  avatarUrlTtlMs: number
+  avatarStoreTimeoutMs: number
 }
 
 export interface Setting<K extends keyof Config = keyof Config> {
@@ -136,9 +181,199 @@ export const settings = [
     parse: (raw) => parseDuration(raw, 0, 300_000),
     format: formatDuration,
   }),
+  define({
+    key: 'publicUrl',
+    name: 'public-url',
+    description: 'Base URL clients reach the API at, for absolute links; empty: taken from each request.',
+    default: '',
+    parse: (raw) => parseOptional(raw, parseHttpUrl),
+  }),
+  define({
+    key: 'signup',
+    name: 'signup',
+    description: 'Whether POST /v1/users is open to anyone (open) or answers 403 (closed).',
+    default: 'open',
+    parse: (raw) => parseChoice(raw, signupModes),
+  }),
+  define({
+    key: 'tokenIssuer',
+    name: 'token-issuer',
+    description: 'The iss of tokens ledgerd issues (use the public URL in production).',
+    default: 'ledgerd',
+    parse: parseNonEmpty,
+  }),
+  define({
+    key: 'tokenAudience',
+    name: 'token-audience',
+    description: 'The aud of tokens ledgerd issues, and the aud it requires.',
+    default: 'ledgerd',
+    parse: parseNonEmpty,
+  }),
+  define({
+    key: 'tokenTtlMs',
+    name: 'token-ttl',
+    description: 'Lifetime of issued access tokens.',
+    default: 15 * 60_000,
+    parse: (raw) => parseDuration(raw, 60_000, 24 * 3_600_000),
+    format: formatDuration,
+  }),
+  define({
+    key: 'tokenClockSkewMs',
+    name: 'token-clock-skew',
+    description: 'Tolerance when checking exp and nbf against this clock.',
+    default: 30_000,
+    parse: (raw) => parseDuration(raw, 0, 300_000),
+    format: formatDuration,
+  }),
+  define({
+    key: 'tokenCacheSize',
+    name: 'token-cache-size',
+    description: 'Verified tokens kept in memory until they expire (0 turns the cache off).',
+    default: 10_000,
+    parse: (raw) => parseInteger(raw, 0, 1_000_000),
+  }),
+  define({
+    key: 'jwtSigningKeyFile',
+    name: 'jwt-signing-key-file',
+    description: 'Ed25519 private key (PEM or JWK) to sign tokens; empty: generated once in the data dir.',
+    default: '',
+    parse: (raw) => parseOptional(raw, parseNonEmpty),
+  }),
+  define({
+    key: 'jwtPublicKeysFile',
+    name: 'jwt-public-keys-file',
+    description:
+      'Extra public keys (JWKS or PEM) accepted and published, e.g. the previous key during rotation.',
+    default: '',
+    parse: (raw) => parseOptional(raw, parseNonEmpty),
+  }),
+  define({
+    key: 'oidcIssuer',
+    name: 'oidc-issuer',
+    description:
+      "External identity provider's issuer; set it (with --oidc-jwks-url) to verify its tokens instead.",
+    default: '',
+    parse: (raw) => parseOptional(raw, parseNonEmpty),
+  }),
+  define({
+    key: 'oidcJwksUrl',
+    name: 'oidc-jwks-url',
+    description: "URL of the identity provider's JWKS.",
+    default: '',
+    parse: (raw) => parseOptional(raw, parseHttpUrl),
+  }),
+  define({
+    key: 'oidcAudience',
+    name: 'oidc-audience',
+    description: "The aud required in the identity provider's tokens; empty: the token audience.",
+    default: '',
+    parse: (raw) => parseOptional(raw, parseNonEmpty),
+  }),
+  define({
+    key: 'oidcRolesClaim',
+    name: 'oidc-roles-claim',
+    description: 'Claim holding the roles, dotted for nested claims (Keycloak: realm_access.roles).',
+    default: 'roles',
+    parse: parseNonEmpty,
+  }),
+  define({
+    key: 'oidcAdminRole',
+    name: 'oidc-admin-role',
+    description: "The identity provider's role that makes a user an admin in ledgerd.",
+    default: 'admin',
+    parse: parseNonEmpty,
+  }),
+  define({
+    key: 'oidcAlgorithms',
+    name: 'oidc-algorithms',
+    description: 'Signature algorithms accepted from the identity provider (asymmetric only).',
+    default: ['RS256', 'ES256', 'EdDSA'],
+    parse: (raw) => parseList(raw, externalAlgorithms),
+    format: (list) => list.join(','),
+  }),
+  define({
+    key: 'oidcJwksCooldownMs',
+    name: 'oidc-jwks-cooldown',
+    description: 'Least time between two JWKS fetches; a token with an unknown kid triggers one.',
+    default: 30_000,
+    parse: (raw) => parseDuration(raw, 0, 3_600_000),
+    format: formatDuration,
+  }),
+  define({
+    key: 'loginMaxFailures',
+    name: 'login-max-failures',
+    description: 'Failed logins allowed per email in the window (four times as many per client address).',
+    default: 5,
+    parse: (raw) => parseInteger(raw, 1, 10_000),
+  }),
+  define({
+    key: 'loginFailureWindowMs',
+    name: 'login-failure-window',
+    description: 'Window over which failed logins are counted.',
+    default: 15 * 60_000,
+    parse: (raw) => parseDuration(raw, 1000, 24 * 3_600_000),
+    format: formatDuration,
+  }),
+  define({
+    key: 'avatarBucket',
+    name: 'avatar-bucket',
+    description: 'S3 bucket for avatars; empty: kept in the data dir behind signed URLs.',
+    default: '',
+    parse: (raw) => parseOptional(raw, parseNonEmpty),
+  }),
+  define({
+    key: 's3Endpoint',
+    name: 's3-endpoint',
+    description: 'S3 endpoint URL for S3-compatible stores; empty: AWS.',
+    default: '',
+    parse: (raw) => parseOptional(raw, parseHttpUrl),
+  }),
+  define({
+    key: 's3Region',
+    name: 's3-region',
+    description: 'S3 region.',
+    default: 'us-east-1',
+    parse: parseNonEmpty,
+  }),
+  define({
+    key: 's3ForcePathStyle',
+    name: 's3-force-path-style',
+    description: 'Address the bucket in the path, not the host name (most S3-compatible stores).',
+    default: false,
+    parse: parseBoolean,
+  }),
+  define({
+    key: 'avatarMaxBytes',
+    name: 'avatar-max-bytes',
+    description: 'Largest avatar accepted.',
+    default: 2 * 1024 * 1024,
+    parse: (raw) => parseSize(raw, 1024, 50 * 1024 * 1024),
+    format: formatSize,
+  }),
+  define({
+    key: 'avatarUrlTtlMs',
+    name: 'avatar-url-ttl',
+    description: 'How long avatar upload and download URLs stay valid.',
+    default: 5 * 60_000,
+    parse: (raw) => parseDuration(raw, 10_000, 3_600_000),
+    format: formatDuration,
+  }),
+  define({
+    key: 'avatarStoreTimeoutMs',
+    name: 'avatar-store-timeout',
+    description: 'How long a call to the avatar store may take before the request gets 503.',
+    default: 3000,
+    parse: (raw) => parseDuration(raw, 100, 60_000),
+    format: formatDuration,
+  }),
 ] as const satisfies readonly Setting[]
 
 export function formatValue(setting: Setting, value: unknown): string {
   if (setting.secret) return '(redacted)'
   return setting.format ? (setting.format as (v: unknown) => string)(value) : String(value)
+}
+
+/** The default as documentation shows it: an unset optional setting reads "(none)". */
+export function describeDefault(setting: Setting): string {
+  return formatValue(setting, setting.default) || '(none)'
 }

@@ -84,3 +84,33 @@ export function parseBoolean(raw: string): boolean {
   if (['false', '0', 'no', 'off'].includes(value)) return false
   throw new ValueError('expected true or false')
 }
+
+/** An optional setting: the empty string means "not set"; anything else must pass `parse`. */
+export function parseOptional(raw: string, parse: (raw: string) => string): string {
+  return raw.trim() === '' ? '' : parse(raw)
+}
+
+export function parseHttpUrl(raw: string): string {
+  let url: URL
+  try {
+    url = new URL(raw.trim())
+  } catch {
+    throw new ValueError('expected an http:// or https:// URL')
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new ValueError('expected an http:// or https:// URL')
+  return url.toString().replace(/\/$/, '')
+}
+
+/** A comma-separated list whose every item is one of `choices`. */
+export function parseList(raw: string, choices: readonly string[]): string[] {
+  const items = raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean)
+  if (items.length === 0) throw new ValueError(`expected a comma-separated list of: ${choices.join(', ')}`)
+  for (const item of items) {
+    if (!choices.includes(item)) throw new ValueError(`"${item}" is not one of: ${choices.join(', ')}`)
+  }
+  return items
+}

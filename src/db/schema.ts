@@ -8,6 +8,20 @@ export const instance = sqliteTable('instance', {
   createdAt: text('created_at').notNull(),
 })
 
+export const users = sqliteTable('users', {
+  id: text('id').primaryKey(),
+  email: text('email').notNull(),
+  emailKey: text('email_key').notNull(),
+  name: text('name').notNull(),
+  passwordHash: text('password_hash'),
+  role: text('role', { enum: ['user', 'admin'] }).notNull(),
+  externalIssuer: text('external_issuer'),
+  externalSubject: text('external_subject'),
+  createdAt: text('created_at').notNull(),
+  updatedAt: text('updated_at').notNull(),
+  deletedAt: text('deleted_at'),
+})
+
 /** Written by the migrator itself (src/db/migrator.ts), read by readiness. */
 export const ledgerdMigrations = sqliteTable('ledgerd_migrations', {
   version: integer('version').primaryKey(),
@@ -16,4 +30,4 @@ export const ledgerdMigrations = sqliteTable('ledgerd_migrations', {
   appliedAt: text('applied_at').notNull(),
 })
 
-export const schema = { instance, ledgerdMigrations }
+export const schema = { instance, users, ledgerdMigrations }

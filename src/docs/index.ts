@@ -35,6 +35,8 @@ export const docs = new Elysia({ name: 'docs' })
     openapi({
       path: docsPath,
       specPath: openApiPath,
+      // By default paths containing a dot are left out as static files; /.well-known/jwks.json is API.
+      exclude: { staticFile: false },
       documentation: {
         info: {
           title: 'ledgerd',

@@ -27,7 +27,7 @@ export function instrument(
 ): FetchHandler {
   return async (request, server) => {
     const started = performance.now()
-    const context = beginRequest(request)
+    const context = beginRequest(request, server?.requestIP(request)?.address)
     const declaredLength = Number(request.headers.get('content-length') ?? 0)
     const url = new URL(request.url)
     let response: Response
@@ -54,7 +54,7 @@ export function instrument(
       route,
       status: response.status,
       durationMs: Math.round(seconds * 1e6) / 1e3,
-      remoteAddr: server?.requestIP(request)?.address,
+      remoteAddr: context.clientAddress,
     })
     return response
   }

@@ -7,7 +7,13 @@ export const problemTypes = {
   'malformed-body': { status: 400, title: 'The request body could not be parsed' },
   'unsupported-media-type': { status: 415, title: 'The request body must be application/json' },
   'payload-too-large': { status: 413, title: 'The request body is larger than the limit' },
+  unauthorized: { status: 401, title: 'A valid bearer token is required' },
+  'invalid-credentials': { status: 401, title: 'The email or password is wrong' },
+  forbidden: { status: 403, title: 'The token does not grant this' },
+  'signup-closed': { status: 403, title: 'Sign-up is closed on this server' },
   'not-found': { status: 404, title: 'No such resource' },
+  'email-taken': { status: 409, title: 'A user with this email exists' },
+  'too-many-requests': { status: 429, title: 'Too many failed attempts; retry later' },
   'internal-error': { status: 500, title: 'Internal server error' },
   'service-unavailable': { status: 503, title: 'The service is temporarily unavailable' },
 } as const satisfies Record<string, { status: number; title: string }>

@@ -5,6 +5,8 @@ export interface RequestContext {
   id: string
   /** Route template ("/v1/accounts/:id"), once Elysia has matched one. */
   route?: string
+  /** The peer's IP address (the proxy's, behind one); undefined for in-process calls. */
+  clientAddress?: string
 }
 
 const contexts = new WeakMap<Request, RequestContext>()
@@ -12,9 +14,9 @@ const contexts = new WeakMap<Request, RequestContext>()
 // Accept the caller's id only if it is safe to echo into headers and logs.
 const acceptableId = /^[A-Za-z0-9._:-]{1,128}$/
 
-export function beginRequest(request: Request): RequestContext {
+export function beginRequest(request: Request, clientAddress?: string): RequestContext {
   const offered = request.headers.get('x-request-id')
-  const context = { id: offered && acceptableId.test(offered) ? offered : crypto.randomUUID() }
+  const context = { id: offered && acceptableId.test(offered) ? offered : crypto.randomUUID(), clientAddress }
   contexts.set(request, context)
   return context
 }

@@ -1,4 +1,4 @@
-import { envName, formatValue, type Setting, settings } from '../../config/settings'
+import { describeDefault, envName, type Setting, settings } from '../../config/settings'
 import { type CommandIO, exitCodes } from '../io'
 
 const commands = [
@@ -12,7 +12,7 @@ const commands = [
 export function helpText(): string {
   const rows = (settings as readonly Setting[]).map((s) => {
     const flag = `--${s.name} <value>`
-    return `  ${flag.padEnd(30)} ${envName(s).padEnd(28)} ${s.description} (default: ${formatValue(s, s.default)})`
+    return `  ${flag.padEnd(30)} ${envName(s).padEnd(28)} ${s.description} (default: ${describeDefault(s)})`
   })
   return [
     'ledgerd: a money ledger and user API.',

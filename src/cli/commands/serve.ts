@@ -1,5 +1,4 @@
 import { createAdminHandler } from '../../admin'
-import { createApp } from '../../app'
 import { type LoadedConfig, loadConfig } from '../../config/load'
 import { envName, formatValue, type Setting, settings } from '../../config/settings'
 import { sqliteMigrations } from '../../db/migrations/sqlite'
@@ -10,6 +9,7 @@ import { sqliteHealthRepository } from '../../health/repository'
 import { instrument } from '../../http/handler'
 import { createLogger } from '../../observability/logger'
 import { createMetrics } from '../../observability/metrics'
+import { composeApi } from '../../server/compose'
 import { listen } from '../../server/listen'
 import { shutdownGracefully } from '../../server/shutdown'
 import { onShutdownSignal } from '../../server/signals'
@@ -51,7 +51,7 @@ export async function serveCommand(argv: readonly string[], io: CommandIO): Prom
 
   const metrics = createMetrics()
   const readiness = new ReadinessProbe(sqliteHealthRepository(db), expectedSchemaVersion)
-  const app = createApp({ logger, bodyLimitBytes: config.bodyLimitBytes })
+  const app = await composeApi(config, db, logger)
   const listeners = listen(config, {
     api: instrument((request) => app.handle(request), {
       logger,

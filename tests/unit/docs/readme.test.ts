@@ -1,6 +1,6 @@
 import { expect, test } from 'bun:test'
 import { join } from 'node:path'
-import { envName, formatValue, type Setting, settings } from '../../../src/config/settings'
+import { describeDefault, envName, type Setting, settings } from '../../../src/config/settings'
 
 const readme = await Bun.file(join(import.meta.dir, '../../../README.md')).text()
 
@@ -19,7 +19,7 @@ test('the README configuration table documents every setting exactly as the code
   const expected = (settings as readonly Setting[]).map((s) => [
     `\`--${s.name}\``,
     `\`${envName(s)}\``,
-    `\`${formatValue(s, s.default)}\``,
+    `\`${describeDefault(s)}\``,
     s.description,
   ])
   expect(documentedRows).toEqual(expected)

@@ -1,12 +1,11 @@
-import { describe, expect, test } from 'bun:test'
-import { createApp } from '../../../src/app'
+import { afterAll, describe, expect, test } from 'bun:test'
 import { problemTypes } from '../../../src/http/problem'
-import { captureLogger } from '../../support/http'
+import { inProcessLedgerd } from '../../support/app'
 import { openApiErrors } from '../../support/openapi'
 
-const app = createApp({ logger: captureLogger().logger, bodyLimitBytes: 1024 })
-const get = (path: string, headers: Record<string, string> = {}) =>
-  app.handle(new Request(`http://localhost${path}`, { headers }))
+const ledgerd = await inProcessLedgerd()
+afterAll(() => ledgerd.dispose())
+const get = (path: string, headers: Record<string, string> = {}) => ledgerd.request('GET', path, { headers })
 
 describe('the public API', () => {
   test('GET /v1/meta says which ledgerd answers', async () => {
@@ -34,7 +33,16 @@ describe('the public API', () => {
     const document = (await (await get('/openapi.json')).json()) as { openapi: string; paths: object }
     expect(document.openapi).toStartWith('3.1')
     expect(await openApiErrors(document)).toEqual([])
-    expect(Object.keys(document.paths).sort()).toEqual(['/problems/{type}', '/v1/meta'])
+    expect(Object.keys(document.paths).sort()).toEqual([
+      '/.well-known/jwks.json',
+      '/.well-known/openid-configuration',
+      '/problems/{type}',
+      '/v1/auth/token',
+      '/v1/meta',
+      '/v1/users',
+      '/v1/users/me',
+      '/v1/users/{id}',
+    ])
   })
 
   test('the OpenAPI validator used above does reject a broken document', async () => {

@@ -1,0 +1,78 @@
+import { HttpProblem } from '../http/problem'
+import type { UsersRepository } from '../users/repository'
+import type { Principal } from './principal'
+import { KeysUnavailable, TokenRejected, type TokenVerifier } from './verifier'
+
+export const realm = 'ledgerd'
+
+// RFC 6750 b64token; the scheme is case-insensitive.
+const bearer = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i
+
+function unauthorized(detail: string, error?: { code: string; description: string }): HttpProblem {
+  const challenge = error
+    ? `Bearer realm="${realm}", error="${error.code}", error_description="${error.description}"`
+    : `Bearer realm="${realm}"`
+  return new HttpProblem('unauthorized', detail, {}, { 'www-authenticate': challenge })
+}
+
+export interface AuthenticatorOptions {
+  verify: TokenVerifier
+  users: UsersRepository
+  /** builtin: the token's sub is a ledgerd user id. external: sub is the identity provider's, mapped. */
+  mode: 'builtin' | 'external'
+  adminRole: string
+}
+
+export type Authenticator = (authorization: string | null) => Promise<Principal>
+
+/** Turns an Authorization header into a Principal, or throws the 401 (or 503) problem to answer with. */
+export function createAuthenticator({ verify, users, mode, adminRole }: AuthenticatorOptions): Authenticator {
+  return async (authorization) => {
+    if (!authorization) throw unauthorized('Send a bearer token: Authorization: Bearer <token>.')
+    const token = bearer.exec(authorization)?.[1]
+    if (!token) {
+      throw unauthorized('Only the Bearer scheme is accepted.', {
+        code: 'invalid_request',
+        description: 'malformed Authorization header',
+      })
+    }
+    let verified: Awaited<ReturnType<TokenVerifier>>
+    try {
+      verified = await verify(token)
+    } catch (error) {
+      if (error instanceof TokenRejected) {
+        throw unauthorized(`The token was rejected: ${error.message}.`, {
+          code: 'invalid_token',
+          description: error.message,
+        })
+      }
+      if (error instanceof KeysUnavailable) {
+        throw new HttpProblem(
+          'service-unavailable',
+          'The identity provider keys cannot be fetched.',
+          {},
+          {
+            'retry-after': '5',
+          },
+        )
+      }
+      throw error
+    }
+    const user =
+      mode === 'builtin'
+        ? await users.findById(verified.subject)
+        : await users.findOrCreateExternal({
+            issuer: verified.issuer,
+            subject: verified.subject,
+            email: verified.email,
+            name: verified.name || verified.subject,
+          })
+    if (!user) {
+      throw unauthorized('The user this token was issued to no longer exists.', {
+        code: 'invalid_token',
+        description: 'the user no longer exists',
+      })
+    }
+    return { userId: user.id, roles: verified.roles, isAdmin: verified.roles.includes(adminRole) }
+  }
+}

@@ -1,0 +1,126 @@
+import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs'
+import { join } from 'node:path'
+import {
+  calculateJwkThumbprint,
+  createLocalJWKSet,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  importPKCS8,
+  importSPKI,
+  type JWK,
+  type JWTVerifyGetKey,
+} from 'jose'
+
+export const signingAlgorithm = 'EdDSA'
+export const generatedKeyFileName = 'jwt-signing-key.jwk'
+
+export interface SigningKeys {
+  privateKey: CryptoKey
+  kid: string
+  /** Published at /.well-known/jwks.json: the signing key's public half, then any extra keys. */
+  publicJwks: JWK[]
+  /** Resolves a token's kid to one of publicJwks. */
+  keySet: JWTVerifyGetKey
+}
+
+export class KeyFileError extends Error {}
+
+function isEd25519(jwk: JWK): boolean {
+  return jwk.kty === 'OKP' && jwk.crv === 'Ed25519'
+}
+
+async function publicJwk(jwk: JWK): Promise<JWK> {
+  const { kty, crv, x } = jwk
+  const base = { kty, crv, x } as JWK
+  return { ...base, kid: jwk.kid ?? (await calculateJwkThumbprint(base)), alg: signingAlgorithm, use: 'sig' }
+}
+
+/** Reads an Ed25519 private key from a PEM (PKCS#8) or JWK file. */
+async function readPrivateKey(path: string): Promise<JWK> {
+  const text = readFileSync(path, 'utf8').trim()
+  try {
+    if (text.startsWith('{')) {
+      const jwk = JSON.parse(text) as JWK
+      if (!isEd25519(jwk) || !jwk.d)
+        throw new KeyFileError('expected an Ed25519 private JWK (kty OKP, crv Ed25519, d)')
+      return jwk
+    }
+    return await exportJWK(await importPKCS8(text, signingAlgorithm, { extractable: true }))
+  } catch (error) {
+    if (error instanceof KeyFileError) throw new KeyFileError(`${path}: ${error.message}`)
+    throw new KeyFileError(`${path}: not an Ed25519 private key in PEM (PKCS#8) or JWK form`)
+  }
+}
+
+/** Reads extra public keys: a JWKS, one JWK, or PEM SPKI blocks. Private material is refused. */
+async function readPublicKeys(path: string): Promise<JWK[]> {
+  const text = readFileSync(path, 'utf8').trim()
+  let keys: JWK[]
+  try {
+    if (text.startsWith('{')) {
+      const parsed = JSON.parse(text) as JWK | { keys: JWK[] }
+      keys = 'keys' in parsed ? parsed.keys : [parsed]
+    } else {
+      const blocks = text.match(/-----BEGIN PUBLIC KEY-----[\s\S]+?-----END PUBLIC KEY-----/g) ?? []
+      keys = await Promise.all(
+        blocks.map(async (pem) => exportJWK(await importSPKI(pem, signingAlgorithm, { extractable: true }))),
+      )
+    }
+  } catch {
+    throw new KeyFileError(`${path}: not a JWKS, a JWK, or PEM public keys`)
+  }
+  if (keys.length === 0) throw new KeyFileError(`${path}: holds no keys`)
+  for (const key of keys) {
+    // Publishing a private key at /.well-known/jwks.json would let anyone mint tokens.
+    if (key.d) throw new KeyFileError(`${path}: holds private key material; give public keys only`)
+    if (!isEd25519(key)) throw new KeyFileError(`${path}: only Ed25519 keys are accepted`)
+  }
+  return keys
+}
+
+/**
+ * The key in the data dir, created on first use with mode 0600 so a local user needs no setup. Created
+ * with O_EXCL: two processes starting at once both end up with the one that was written first.
+ */
+async function generatedKey(dataDir: string): Promise<JWK> {
+  const path = join(dataDir, generatedKeyFileName)
+  if (!existsSync(path)) {
+    const { privateKey } = await generateKeyPair(signingAlgorithm, { crv: 'Ed25519', extractable: true })
+    const jwk = await exportJWK(privateKey)
+    try {
+      const fd = openSync(path, 'wx', 0o600)
+      writeSync(
+        fd,
+        `${JSON.stringify({ ...jwk, kid: await calculateJwkThumbprint({ kty: jwk.kty, crv: jwk.crv, x: jwk.x } as JWK) })}\n`,
+      )
+      closeSync(fd)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    }
+  }
+  return readPrivateKey(path)
+}
+
+export interface KeyConfig {
+  dataDir: string
+  jwtSigningKeyFile: string
+  jwtPublicKeysFile: string
+}
+
+export async function loadSigningKeys(config: KeyConfig): Promise<SigningKeys> {
+  const privateJwk = config.jwtSigningKeyFile
+    ? await readPrivateKey(config.jwtSigningKeyFile)
+    : await generatedKey(config.dataDir)
+  const signing = await publicJwk(privateJwk)
+  const extras = config.jwtPublicKeysFile
+    ? await Promise.all((await readPublicKeys(config.jwtPublicKeysFile)).map(publicJwk))
+    : []
+  const publicJwks = [signing, ...extras.filter((key) => key.kid !== signing.kid)]
+  return {
+    privateKey: (await importJWK({ ...privateJwk, alg: signingAlgorithm }, signingAlgorithm)) as CryptoKey,
+    kid: signing.kid as string,
+    publicJwks,
+    keySet: createLocalJWKSet({ keys: publicJwks }),
+  }
+}

@@ -1,0 +1,119 @@
+import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose'
+import { signingAlgorithm } from './keys'
+
+/** What ledgerd uses of a token once its signature and claims have been checked. */
+export interface VerifiedToken {
+  issuer: string
+  subject: string
+  roles: string[]
+  email: string
+  name: string
+  /** exp, in milliseconds since the epoch. */
+  expiresAt: number
+}
+
+export type TokenVerifier = (token: string) => Promise<VerifiedToken>
+
+/** The token is not acceptable; `reason` is safe to show the caller (RFC 6750 error_description). */
+export class TokenRejected extends Error {}
+
+/** The identity provider's keys could not be fetched: not the caller's fault, so not a 401. */
+export class KeysUnavailable extends Error {}
+
+interface VerifyOptions {
+  keys: JWTVerifyGetKey
+  issuer: string
+  audience: string
+  algorithms: string[]
+  clockSkewMs: number
+  rolesClaim: string
+}
+
+function claimAt(payload: JWTPayload, path: string): unknown {
+  return path
+    .split('.')
+    .reduce<unknown>((value, key) => (value as Record<string, unknown> | undefined)?.[key], payload)
+}
+
+function reasonFor(error: unknown): string {
+  if (error instanceof errors.JWTExpired) return 'the token has expired'
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === 'nbf') return 'the token is not valid yet'
+    if (error.claim === 'iat') return 'the token was issued in the future'
+    return `the token's ${error.claim} claim is not acceptable`
+  }
+  if (error instanceof errors.JOSEAlgNotAllowed)
+    return 'the token is signed with an algorithm that is not accepted'
+  if (error instanceof errors.JWKSNoMatchingKey) return 'the token is signed with an unknown key'
+  if (error instanceof errors.JWSSignatureVerificationFailed) return 'the token signature is invalid'
+  return 'the token is malformed'
+}
+
+async function verify(token: string, options: VerifyOptions): Promise<VerifiedToken> {
+  let payload: JWTPayload
+  try {
+    ;({ payload } = await jwtVerify(token, options.keys, {
+      issuer: options.issuer,
+      audience: options.audience,
+      algorithms: options.algorithms,
+      clockTolerance: options.clockSkewMs / 1000,
+      requiredClaims: ['exp', 'sub'],
+    }))
+  } catch (error) {
+    if (error instanceof errors.JWKSTimeout) throw new KeysUnavailable('timed out fetching the JWKS')
+    if (error instanceof errors.JOSEError) throw new TokenRejected(reasonFor(error))
+    // Anything else comes from fetching the remote JWKS (connection refused, bad JSON, HTTP error).
+    throw new KeysUnavailable((error as Error).message)
+  }
+  const roles = claimAt(payload, options.rolesClaim)
+  return {
+    issuer: payload.iss as string,
+    subject: payload.sub as string,
+    roles: Array.isArray(roles) ? roles.filter((role): role is string => typeof role === 'string') : [],
+    email: typeof payload.email === 'string' ? payload.email : '',
+    name:
+      typeof payload.name === 'string'
+        ? payload.name
+        : typeof payload.preferred_username === 'string'
+          ? payload.preferred_username
+          : '',
+    expiresAt: (payload.exp as number) * 1000,
+  }
+}
+
+export interface BuiltinVerifierOptions {
+  keys: JWTVerifyGetKey
+  issuer: string
+  audience: string
+  clockSkewMs: number
+}
+
+/** ledgerd's own tokens: EdDSA only, checked against the local keys. */
+export function builtinVerifier(options: BuiltinVerifierOptions): TokenVerifier {
+  const verifyOptions = { ...options, algorithms: [signingAlgorithm], rolesClaim: 'roles' }
+  return (token) => verify(token, verifyOptions)
+}
+
+export interface ExternalVerifierOptions {
+  jwksUrl: string
+  issuer: string
+  audience: string
+  algorithms: string[]
+  clockSkewMs: number
+  rolesClaim: string
+  jwksCooldownMs: number
+}
+
+/**
+ * An external identity provider's tokens, checked against its JWKS. jose caches the key set and fetches
+ * it again when a token names a kid it does not know (key rotation), at most once per cooldown.
+ */
+export function externalVerifier(options: ExternalVerifierOptions): TokenVerifier {
+  const keys = createRemoteJWKSet(new URL(options.jwksUrl), {
+    cooldownDuration: options.jwksCooldownMs,
+    cacheMaxAge: 10 * 60_000,
+    timeoutDuration: 5000,
+  })
+  const verifyOptions = { ...options, keys }
+  return (token) => verify(token, verifyOptions)
+}

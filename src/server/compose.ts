@@ -1,0 +1,78 @@
+import { createApp } from '../app'
+import type { TokenEndpoint } from '../auth'
+import { createAuthenticator } from '../auth/authenticator'
+import { createTokenIssuer } from '../auth/issuer'
+import { loadSigningKeys } from '../auth/keys'
+import { FailureThrottle } from '../auth/login-throttle'
+import { authPlugin } from '../auth/plugin'
+import { cachedVerifier } from '../auth/token-cache'
+import { builtinVerifier, externalVerifier, type TokenVerifier } from '../auth/verifier'
+import type { Config } from '../config/settings'
+import type { SqliteConnection } from '../db/sqlite'
+import type { Logger } from '../observability/logger'
+import { sqliteUsersRepository } from '../users/repository'
+
+/** Per-client failures allowed, as a multiple of the per-email limit: one office shares an address. */
+const clientFailureMultiple = 4
+
+async function tokenSetup(config: Config, users: ReturnType<typeof sqliteUsersRepository>) {
+  if (config.oidcIssuer) {
+    const verify = externalVerifier({
+      jwksUrl: config.oidcJwksUrl,
+      issuer: config.oidcIssuer,
+      audience: config.oidcAudience || config.tokenAudience,
+      algorithms: config.oidcAlgorithms,
+      clockSkewMs: config.tokenClockSkewMs,
+      rolesClaim: config.oidcRolesClaim,
+      jwksCooldownMs: config.oidcJwksCooldownMs,
+    })
+    const tokens: TokenEndpoint = { mode: 'external', issuer: config.oidcIssuer }
+    return { verify, tokens, adminRole: config.oidcAdminRole }
+  }
+  const keys = await loadSigningKeys(config)
+  const verify: TokenVerifier = builtinVerifier({
+    keys: keys.keySet,
+    issuer: config.tokenIssuer,
+    audience: config.tokenAudience,
+    clockSkewMs: config.tokenClockSkewMs,
+  })
+  const tokens: TokenEndpoint = {
+    mode: 'builtin',
+    issuer: config.tokenIssuer,
+    keys,
+    users,
+    issue: createTokenIssuer({
+      keys,
+      issuer: config.tokenIssuer,
+      audience: config.tokenAudience,
+      ttlMs: config.tokenTtlMs,
+    }),
+    byEmail: new FailureThrottle(config.loginMaxFailures, config.loginFailureWindowMs),
+    byClient: new FailureThrottle(
+      config.loginMaxFailures * clientFailureMultiple,
+      config.loginFailureWindowMs,
+    ),
+  }
+  return { verify, tokens, adminRole: 'admin' }
+}
+
+/** Builds the API from configuration and an open database: the one place the parts are wired together. */
+export async function composeApi(config: Config, db: SqliteConnection, logger: Logger) {
+  const users = sqliteUsersRepository(db)
+  const { verify, tokens, adminRole } = await tokenSetup(config, users)
+  const authenticate = createAuthenticator({
+    verify: cachedVerifier(verify, config.tokenCacheSize),
+    users,
+    mode: tokens.mode,
+    adminRole,
+  })
+  return createApp({
+    logger,
+    bodyLimitBytes: config.bodyLimitBytes,
+    publicUrl: config.publicUrl,
+    auth: authPlugin(authenticate),
+    tokens,
+    users,
+    signup: config.signup,
+  })
+}

@@ -1,0 +1,97 @@
+import { Elysia, t } from 'elysia'
+import { type AuthPlugin, bearerSecurity } from '../auth/plugin'
+import type { SignupMode } from '../config/settings'
+import { pageQuery, usersModel } from './model'
+import type { UsersRepository } from './repository'
+import { deleteUser, getUser, listUsers, renameUser, signUp } from './service'
+import { userView } from './user'
+
+const tags = ['users']
+const idParams = t.Object({ id: t.String({ maxLength: 64 }) })
+
+export function usersRoutes({
+  auth,
+  users,
+  signup,
+}: {
+  auth: AuthPlugin
+  users: UsersRepository
+  signup: SignupMode
+}) {
+  return new Elysia({ name: 'users' })
+    .use(auth)
+    .model(usersModel)
+    .post(
+      '/v1/users',
+      async ({ body, set }) => {
+        const user = await signUp(users, signup, body)
+        set.status = 201
+        set.headers.location = `/v1/users/${user.id}`
+        return userView(user)
+      },
+      {
+        body: 'SignUp',
+        response: { 201: 'User' },
+        detail: {
+          tags,
+          summary: 'Sign up',
+          description: 'Public unless the server runs with --signup closed.',
+        },
+      },
+    )
+    .get(
+      '/v1/users/me',
+      async ({ principal }) => userView(await getUser(users, principal, principal.userId)),
+      { auth: 'user', response: 'User', detail: { tags, summary: 'Your profile', security: bearerSecurity } },
+    )
+    .patch(
+      '/v1/users/me',
+      async ({ principal, body }) => userView(await renameUser(users, principal, body.name)),
+      {
+        auth: 'user',
+        body: 'ProfileUpdate',
+        response: 'User',
+        detail: { tags, summary: 'Change your name', security: bearerSecurity },
+      },
+    )
+    .get(
+      '/v1/users',
+      async ({ query }) => {
+        const page = await listUsers(users, query.limit ?? 50, query.cursor)
+        return { items: page.items.map(userView), nextCursor: page.nextCursor }
+      },
+      {
+        auth: 'admin',
+        query: pageQuery,
+        response: 'UserPage',
+        detail: { tags, summary: 'List users (admin)', security: bearerSecurity },
+      },
+    )
+    .get(
+      '/v1/users/:id',
+      async ({ principal, params }) => userView(await getUser(users, principal, params.id)),
+      {
+        auth: 'user',
+        params: idParams,
+        response: 'User',
+        detail: { tags, summary: 'A user (admin, or yourself)', security: bearerSecurity },
+      },
+    )
+    .delete(
+      '/v1/users/:id',
+      async ({ principal, params, set }) => {
+        await deleteUser(users, principal, params.id)
+        set.status = 204
+      },
+      {
+        auth: 'user',
+        params: idParams,
+        detail: {
+          tags,
+          summary: 'Delete a user (admin, or yourself)',
+          description: "The user's tokens stop working at once; the email becomes free.",
+          security: bearerSecurity,
+        },
+      },
+    )
+}

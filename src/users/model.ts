@@ -1,0 +1,44 @@
+import { t } from 'elysia'
+
+const email = t.String({
+  format: 'email',
+  maxLength: 254,
+  description: 'Unique, compared case-insensitively.',
+})
+const name = t.String({ minLength: 1, maxLength: 200 })
+
+// A function, not a constant: .model() stamps the schema object with its $id, so a second use of the same
+// object inside UserPage would define that $id twice.
+const user = () =>
+  t.Object({
+    id: t.String({ description: 'UUIDv7.' }),
+    email: t.String({ description: 'Empty for a user from an identity provider that shares no email.' }),
+    name,
+    roles: t.Array(t.Union([t.Literal('user'), t.Literal('admin')])),
+    createdAt: t.String({ format: 'date-time' }),
+    updatedAt: t.String({ format: 'date-time' }),
+  })
+
+export const usersModel = {
+  User: user(),
+  SignUp: t.Object(
+    {
+      email,
+      name,
+      password: t.String({ minLength: 12, maxLength: 1024, description: 'At least 12 characters.' }),
+    },
+    { additionalProperties: false },
+  ),
+  ProfileUpdate: t.Object({ name }, { additionalProperties: false }),
+  UserPage: t.Object({
+    items: t.Array(user()),
+    nextCursor: t.Union([t.String(), t.Null()], {
+      description: 'Pass as ?cursor= for the next page; null at the end.',
+    }),
+  }),
+}
+
+export const pageQuery = t.Object({
+  limit: t.Optional(t.Integer({ minimum: 1, maximum: 200, default: 50 })),
+  cursor: t.Optional(t.String({ maxLength: 200 })),
+})

@@ -1,0 +1,72 @@
+import { hashPassword } from '../auth/passwords'
+import { type Principal, requireSelfOrAdmin } from '../auth/principal'
+import type { SignupMode } from '../config/settings'
+import { HttpProblem } from '../http/problem'
+import type { UsersRepository } from './repository'
+import { emailKey, type Role, type User } from './user'
+
+export interface NewUserInput {
+  email: string
+  name: string
+  password: string
+}
+
+export async function createUser(
+  users: UsersRepository,
+  input: NewUserInput,
+  role: Role = 'user',
+): Promise<User> {
+  const created = await users.create({
+    email: input.email.trim(),
+    emailKey: emailKey(input.email),
+    name: input.name,
+    passwordHash: await hashPassword(input.password),
+    role,
+  })
+  if (!created) throw new HttpProblem('email-taken', 'Sign in instead, or use another email.')
+  return created
+}
+
+export async function signUp(users: UsersRepository, signup: SignupMode, input: NewUserInput): Promise<User> {
+  if (signup === 'closed') throw new HttpProblem('signup-closed', 'Ask an administrator to create your user.')
+  return createUser(users, input)
+}
+
+export async function getUser(users: UsersRepository, principal: Principal, id: string): Promise<User> {
+  requireSelfOrAdmin(principal, id)
+  const user = await users.findById(id)
+  if (!user) throw new HttpProblem('not-found')
+  return user
+}
+
+export async function renameUser(users: UsersRepository, principal: Principal, name: string): Promise<User> {
+  const user = await users.updateName(principal.userId, name)
+  if (!user) throw new HttpProblem('not-found')
+  return user
+}
+
+export async function deleteUser(users: UsersRepository, principal: Principal, id: string): Promise<void> {
+  requireSelfOrAdmin(principal, id)
+  if (!(await users.delete(id))) throw new HttpProblem('not-found')
+}
+
+// Cursors are opaque to clients (base64url of the last id seen) so the encoding can change later.
+export const encodeCursor = (lastId: string) => Buffer.from(lastId).toString('base64url')
+
+export function decodeCursor(cursor: string | undefined): string | undefined {
+  if (cursor === undefined) return undefined
+  const id = Buffer.from(cursor, 'base64url').toString()
+  if (!/^[0-9a-f-]{36}$/.test(id)) {
+    throw new HttpProblem('invalid-parameter', 'cursor: not a cursor this API returned', {
+      errors: [{ field: 'cursor', in: 'query', message: 'not a cursor this API returned' }],
+    })
+  }
+  return id
+}
+
+export async function listUsers(users: UsersRepository, limit: number, cursor: string | undefined) {
+  const rows = await users.list(decodeCursor(cursor), limit + 1)
+  const items = rows.slice(0, limit)
+  const last = items.at(-1)
+  return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null }
+}
