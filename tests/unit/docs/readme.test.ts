@@ -7,7 +7,7 @@ const readme = await Bun.file(join(import.meta.dir, '../../../README.md')).text(
 /** The configuration table's rows as [flag, variable, default, meaning], whatever the column padding. */
 const documentedRows = readme
   .split('\n')
-  .filter((line) => /^\| `--[a-z-]+`/.test(line))
+  .filter((line) => /^\| `--[a-z0-9-]+`/.test(line))
   .map((line) =>
     line
       .split('|')
