@@ -4,6 +4,8 @@ import { healthcheckCommand } from './commands/healthcheck'
 import { helpCommand, helpText } from './commands/help'
 import { migrateCommand } from './commands/migrate'
 import { serveCommand } from './commands/serve'
+import { tokenCommand } from './commands/token'
+import { usersCommand } from './commands/users'
 import { versionCommand } from './commands/version'
 import { type CommandIO, exitCodes } from './io'
 
@@ -13,6 +15,8 @@ const commands: Record<string, Command> = {
   serve: serveCommand,
   migrate: migrateCommand,
   healthcheck: healthcheckCommand,
+  token: tokenCommand,
+  users: usersCommand,
   version: versionCommand,
   help: helpCommand,
 }

@@ -5,6 +5,11 @@ const commands = [
   ['serve', 'Run the API and admin listeners (migrates the database first).'],
   ['migrate', 'Apply pending database migrations; --status lists applied and pending ones.'],
   ['healthcheck', 'Exit 0 if the local server answers ready on its admin port (for images without curl).'],
+  [
+    'token',
+    'Print an access token signed with the local key: --sub <id or email> [--role admin] [--ttl 1h].',
+  ],
+  ['users', 'users create --email E --name N [--admin]: password from stdin, or generated and printed.'],
   ['version', 'Print version, git commit and platform; --json for machines.'],
   ['help', 'Print this help.'],
 ] as const
@@ -22,7 +27,7 @@ export function helpText(): string {
     'Commands:',
     ...commands.map(([name, text]) => `  ${name.padEnd(12)} ${text}`),
     '',
-    'Settings (serve, migrate and healthcheck; a flag wins over its environment variable):',
+    'Settings (for every command but version and help; a flag wins over its environment variable):',
     ...rows,
     '',
     'Other flags:',

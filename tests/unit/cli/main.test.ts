@@ -1,13 +1,6 @@
 import { describe, expect, test } from 'bun:test'
-import type { CommandIO } from '../../../src/cli/io'
 import { run } from '../../../src/cli/main'
-
-function captureIO(env: Record<string, string> = {}) {
-  const out: string[] = []
-  const err: string[] = []
-  const io: CommandIO = { env, out: (t) => out.push(t), err: (t) => err.push(t) }
-  return { io, stdout: () => out.join(''), stderr: () => err.join('') }
-}
+import { captureIO } from '../../support/cli'
 
 describe('ledgerd command line', () => {
   test('no command prints help on stderr and exits 2', async () => {
