@@ -1,6 +1,9 @@
 import { Elysia } from 'elysia'
 import { authRoutes, type TokenEndpoint } from './auth'
 import type { AuthPlugin } from './auth/plugin'
+import { avatarFilesRoutes, avatarsRoutes } from './avatars'
+import type { LocalAvatarStore } from './avatars/local-store'
+import type { AvatarStoreAccess } from './avatars/service'
 import type { SignupMode } from './config/settings'
 import { docs } from './docs'
 import { platform } from './http/platform'
@@ -18,15 +21,23 @@ export interface AppDependencies {
   tokens: TokenEndpoint
   users: UsersRepository
   signup: SignupMode
+  avatars: AvatarStoreAccess
+  avatarMaxBytes: number
+  /** Set when avatars are kept in the data dir: ledgerd then answers the URLs it signs. */
+  avatarFiles?: LocalAvatarStore
 }
 
 /** The public API: every feature module, behind the shared platform behaviour. */
 export function createApp(deps: AppDependencies) {
+  // Avatar files come before the platform: signed uploads carry image bytes, which its JSON-only body
+  // parser would refuse.
   return new Elysia()
+    .use(avatarFilesRoutes(deps.avatarFiles, deps.logger))
     .use(platform(deps))
     .use(docs)
     .use(meta)
     .use(problems)
     .use(authRoutes(deps.tokens, deps.publicUrl))
     .use(usersRoutes(deps))
+    .use(avatarsRoutes(deps))
 }

@@ -1,4 +1,5 @@
 import { HttpProblem } from '../http/problem'
+import type { Logger } from '../observability/logger'
 import type { UsersRepository } from '../users/repository'
 import type { Principal } from './principal'
 import { KeysUnavailable, TokenRejected, type TokenVerifier } from './verifier'
@@ -7,6 +8,7 @@ export const realm = 'ledgerd'
 
 // RFC 6750 b64token; the scheme is case-insensitive.
 const bearer = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i
+const bearerScheme = /^Bearer(?: |$)/i
 
 function unauthorized(detail: string, error?: { code: string; description: string }): HttpProblem {
   const challenge = error
@@ -21,17 +23,26 @@ export interface AuthenticatorOptions {
   /** builtin: the token's sub is a ledgerd user id. external: sub is the identity provider's, mapped. */
   mode: 'builtin' | 'external'
   adminRole: string
+  logger: Logger
 }
 
 export type Authenticator = (authorization: string | null) => Promise<Principal>
 
 /** Turns an Authorization header into a Principal, or throws the 401 (or 503) problem to answer with. */
-export function createAuthenticator({ verify, users, mode, adminRole }: AuthenticatorOptions): Authenticator {
+export function createAuthenticator({
+  verify,
+  users,
+  mode,
+  adminRole,
+  logger,
+}: AuthenticatorOptions): Authenticator {
   return async (authorization) => {
     if (!authorization) throw unauthorized('Send a bearer token: Authorization: Bearer <token>.')
+    // RFC 6750 §3.1: a client that used another scheme gets the bare challenge, without an error code.
+    if (!bearerScheme.test(authorization)) throw unauthorized('Only the Bearer scheme is accepted.')
     const token = bearer.exec(authorization)?.[1]
     if (!token) {
-      throw unauthorized('Only the Bearer scheme is accepted.', {
+      throw unauthorized('The Authorization header is not "Bearer <token>".', {
         code: 'invalid_request',
         description: 'malformed Authorization header',
       })
@@ -47,6 +58,8 @@ export function createAuthenticator({ verify, users, mode, adminRole }: Authenti
         })
       }
       if (error instanceof KeysUnavailable) {
+        // The caller sees a bare 503; on-call needs to know why.
+        logger.warn('identity provider keys unavailable', { error })
         throw new HttpProblem(
           'service-unavailable',
           'The identity provider keys cannot be fetched.',

@@ -1,4 +1,13 @@
-import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs'
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  linkSync,
+  openSync,
+  readFileSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs'
 import { join } from 'node:path'
 import {
   calculateJwkThumbprint,
@@ -53,14 +62,23 @@ async function readPrivateKey(path: string): Promise<JWK> {
   }
 }
 
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+
 /** Reads extra public keys: a JWKS, one JWK, or PEM SPKI blocks. Private material is refused. */
 async function readPublicKeys(path: string): Promise<JWK[]> {
   const text = readFileSync(path, 'utf8').trim()
+  // Checked before parsing: the PEM branch below would otherwise skip a private block without a word.
+  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) {
+    throw new KeyFileError(`${path}: holds private key material; give public keys only`)
+  }
   let keys: JWK[]
   try {
     if (text.startsWith('{')) {
-      const parsed = JSON.parse(text) as JWK | { keys: JWK[] }
-      keys = 'keys' in parsed ? parsed.keys : [parsed]
+      const parsed: unknown = JSON.parse(text)
+      const list = isObject(parsed) && 'keys' in parsed ? parsed.keys : [parsed]
+      if (!Array.isArray(list) || !list.every(isObject)) throw new KeyFileError('not a key set')
+      keys = list as JWK[]
     } else {
       const blocks = text.match(/-----BEGIN PUBLIC KEY-----[\s\S]+?-----END PUBLIC KEY-----/g) ?? []
       keys = await Promise.all(
@@ -80,23 +98,31 @@ async function readPublicKeys(path: string): Promise<JWK[]> {
 }
 
 /**
- * The key in the data dir, created on first use with mode 0600 so a local user needs no setup. Created
- * with O_EXCL: two processes starting at once both end up with the one that was written first.
+ * The key in the data dir, created on first use with mode 0600 so a local user needs no setup. It is
+ * written in full under a temporary name and then linked into place: link() fails if the name exists, so
+ * two processes starting at once both end up with the key written first, and neither can read a file
+ * another has created but not yet filled (creating the final name with O_EXCL left that window open).
  */
 async function generatedKey(dataDir: string): Promise<JWK> {
   const path = join(dataDir, generatedKeyFileName)
   if (!existsSync(path)) {
     const { privateKey } = await generateKeyPair(signingAlgorithm, { crv: 'Ed25519', extractable: true })
     const jwk = await exportJWK(privateKey)
+    const kid = await calculateJwkThumbprint({ kty: jwk.kty, crv: jwk.crv, x: jwk.x } as JWK)
+    const temporary = `${path}.${crypto.randomUUID()}.tmp`
+    const fd = openSync(temporary, 'wx', 0o600)
     try {
-      const fd = openSync(path, 'wx', 0o600)
-      writeSync(
-        fd,
-        `${JSON.stringify({ ...jwk, kid: await calculateJwkThumbprint({ kty: jwk.kty, crv: jwk.crv, x: jwk.x } as JWK) })}\n`,
-      )
+      writeSync(fd, `${JSON.stringify({ ...jwk, kid })}\n`)
+      fsyncSync(fd)
+    } finally {
       closeSync(fd)
+    }
+    try {
+      linkSync(temporary, path)
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    } finally {
+      unlinkSync(temporary)
     }
   }
   return readPrivateKey(path)

@@ -29,6 +29,11 @@ export class FailureThrottle {
       this.#failures.delete(this.#failures.keys().next().value as string)
   }
 
+  /** Takes back the latest failure: for an attempt counted before it was checked that then succeeded. */
+  forgive(key: string): void {
+    this.#failures.get(key)?.pop()
+  }
+
   reset(key: string): void {
     this.#failures.delete(key)
   }

@@ -60,15 +60,18 @@ async function verify(token: string, options: VerifyOptions): Promise<VerifiedTo
       requiredClaims: ['exp', 'sub'],
     }))
   } catch (error) {
-    if (error instanceof errors.JWKSTimeout) throw new KeysUnavailable('timed out fetching the JWKS')
+    if (error instanceof KeysUnavailable) throw error
     if (error instanceof errors.JOSEError) throw new TokenRejected(reasonFor(error))
-    // Anything else comes from fetching the remote JWKS (connection refused, bad JSON, HTTP error).
-    throw new KeysUnavailable((error as Error).message)
+    throw error
+  }
+  // jose checks that sub is present, not that it is a string; the user look-up needs one.
+  if (typeof payload.sub !== 'string' || payload.sub === '') {
+    throw new TokenRejected("the token's sub claim is not acceptable")
   }
   const roles = claimAt(payload, options.rolesClaim)
   return {
     issuer: payload.iss as string,
-    subject: payload.sub as string,
+    subject: payload.sub,
     roles: Array.isArray(roles) ? roles.filter((role): role is string => typeof role === 'string') : [],
     email: typeof payload.email === 'string' ? payload.email : '',
     name:
@@ -109,11 +112,31 @@ export interface ExternalVerifierOptions {
  * it again when a token names a kid it does not know (key rotation), at most once per cooldown.
  */
 export function externalVerifier(options: ExternalVerifierOptions): TokenVerifier {
-  const keys = createRemoteJWKSet(new URL(options.jwksUrl), {
+  const remote = createRemoteJWKSet(new URL(options.jwksUrl), {
     cooldownDuration: options.jwksCooldownMs,
     cacheMaxAge: 10 * 60_000,
     timeoutDuration: 5000,
   })
-  const verifyOptions = { ...options, keys }
+  const verifyOptions = { ...options, keys: providerFailuresAsUnavailable(remote) }
   return (token) => verify(token, verifyOptions)
+}
+
+// Errors from looking a token's key up that are about the token, not the provider.
+const tokenKeyErrors = [errors.JWKSNoMatchingKey, errors.JWKSMultipleMatchingKeys, errors.JOSENotSupported]
+
+/**
+ * jose reports a failed JWKS fetch with plain errors (connection refused), JWKSTimeout, and bare
+ * JOSEErrors (a non-200 answer, a body that is not JSON, JWKSInvalid for one that is not a key set).
+ * Caught where the keys are fetched, all of them are the provider's fault (503), whatever their class,
+ * and none of them can be mistaken for a bad token (401).
+ */
+function providerFailuresAsUnavailable(getKey: JWTVerifyGetKey): JWTVerifyGetKey {
+  return async (header, token) => {
+    try {
+      return await getKey(header, token)
+    } catch (error) {
+      if (tokenKeyErrors.some((type) => error instanceof type)) throw error
+      throw new KeysUnavailable(`fetching the JWKS failed: ${(error as Error).message}`, { cause: error })
+    }
+  }
 }

@@ -65,6 +65,7 @@ export interface Config {
   oidcAdminRole: string
   oidcAlgorithms: string[]
   oidcJwksCooldownMs: number
+  forwardedForHops: number
   loginMaxFailures: number
   loginFailureWindowMs: number
   avatarBucket: string
@@ -298,6 +299,15 @@ export const settings = [
     default: 30_000,
     parse: (raw) => parseDuration(raw, 0, 3_600_000),
     format: formatDuration,
+  }),
+  define({
+    key: 'forwardedForHops',
+    name: 'forwarded-for-hops',
+    description:
+      'Proxies in front of ledgerd that append to X-Forwarded-For (ingress, mesh sidecar); the client ' +
+      'address is the entry that many from the end. 0: ignore the header.',
+    default: 0,
+    parse: (raw) => parseInteger(raw, 0, 10),
   }),
   define({
     key: 'loginMaxFailures',

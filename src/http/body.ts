@@ -28,8 +28,13 @@ export async function readBodyText(request: Request, limit: number): Promise<str
   return Buffer.concat(chunks).toString('utf8')
 }
 
-/** Parses a JSON body; anything but JSON is refused, so handlers only ever see parsed, size-checked input. */
+/**
+ * Parses a JSON body; anything but JSON is refused, so handlers only ever see parsed, size-checked input.
+ * A request without a body (a DELETE, say) parses to undefined: routes that need one then fail validation
+ * naming the missing fields.
+ */
 export async function parseJsonBody(request: Request, limit: number): Promise<unknown> {
+  if (request.body === null) return undefined
   if (!isJsonMediaType(request.headers.get('content-type'))) {
     throw new HttpProblem(
       'unsupported-media-type',

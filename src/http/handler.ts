@@ -3,7 +3,7 @@ import type { Logger } from '../observability/logger'
 import type { Metrics } from '../observability/metrics'
 import { tooLarge } from './body'
 import { problemResponse } from './problem'
-import { beginRequest } from './request-context'
+import { beginRequest, clientAddressOf } from './request-context'
 
 export type FetchHandler = (request: Request, server?: Server<unknown>) => Promise<Response>
 
@@ -11,6 +11,9 @@ export interface HandlerOptions {
   logger: Logger
   metrics: Metrics
   bodyLimitBytes: number
+  forwardedForHops?: number
+  /** Paths that enforce their own size limit (signed uploads carry exactly the length that was signed). */
+  ownsBodyLimit?: (pathname: string) => boolean
 }
 
 // Requests that matched no route share one label, so scanners probing random paths cannot grow the
@@ -23,17 +26,20 @@ const unmatchedRoute = 'unmatched'
  */
 export function instrument(
   handle: (request: Request) => Response | Promise<Response>,
-  { logger, metrics, bodyLimitBytes }: HandlerOptions,
+  { logger, metrics, bodyLimitBytes, forwardedForHops = 0, ownsBodyLimit = () => false }: HandlerOptions,
 ): FetchHandler {
   return async (request, server) => {
     const started = performance.now()
-    const context = beginRequest(request, server?.requestIP(request)?.address)
+    const context = beginRequest(
+      request,
+      clientAddressOf(request, server?.requestIP(request)?.address, forwardedForHops),
+    )
     const declaredLength = Number(request.headers.get('content-length') ?? 0)
     const url = new URL(request.url)
     let response: Response
     try {
       response =
-        declaredLength > bodyLimitBytes
+        declaredLength > bodyLimitBytes && !ownsBodyLimit(url.pathname)
           ? problemResponse(tooLarge(bodyLimitBytes), url.pathname, context.id)
           : await handle(request)
     } catch (error) {

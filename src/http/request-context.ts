@@ -14,6 +14,21 @@ const contexts = new WeakMap<Request, RequestContext>()
 // Accept the caller's id only if it is safe to echo into headers and logs.
 const acceptableId = /^[A-Za-z0-9._:-]{1,128}$/
 
+/**
+ * The client's address: the peer's, or with `forwardedForHops` trusted proxies in front, the
+ * X-Forwarded-For entry that many from the end. Entries further left were written by the client itself
+ * and are not trusted (anyone can send the header).
+ */
+export function clientAddressOf(
+  request: Request,
+  peer: string | undefined,
+  forwardedForHops: number,
+): string | undefined {
+  if (forwardedForHops === 0) return peer
+  const entries = (request.headers.get('x-forwarded-for') ?? '').split(',').map((entry) => entry.trim())
+  return entries.filter(Boolean).at(-forwardedForHops) ?? peer
+}
+
 export function beginRequest(request: Request, clientAddress?: string): RequestContext {
   const offered = request.headers.get('x-request-id')
   const context = { id: offered && acceptableId.test(offered) ? offered : crypto.randomUUID(), clientAddress }

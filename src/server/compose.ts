@@ -7,6 +7,7 @@ import { FailureThrottle } from '../auth/login-throttle'
 import { authPlugin } from '../auth/plugin'
 import { cachedVerifier } from '../auth/token-cache'
 import { builtinVerifier, externalVerifier, type TokenVerifier } from '../auth/verifier'
+import { avatarFilesPath, LocalAvatarStore, loadUrlKey } from '../avatars/local-store'
 import type { Config } from '../config/settings'
 import type { SqliteConnection } from '../db/sqlite'
 import type { Logger } from '../observability/logger'
@@ -56,7 +57,29 @@ async function tokenSetup(config: Config, users: ReturnType<typeof sqliteUsersRe
   return { verify, tokens, adminRole: 'admin' }
 }
 
-/** Builds the API from configuration and an open database: the one place the parts are wired together. */
+/** S3 when a bucket is set; otherwise the data dir, behind URLs ledgerd signs and answers itself. */
+async function avatarStore(config: Config) {
+  if (!config.avatarBucket) {
+    const local = new LocalAvatarStore(config.dataDir, loadUrlKey(config.dataDir), config.avatarUrlTtlMs)
+    return { store: local, files: local }
+  }
+  // Loaded only when used: the SDK is most of the code and would slow every start of the zero-config binary.
+  const { s3AvatarStore } = await import('../avatars/s3-store')
+  const store = s3AvatarStore({
+    bucket: config.avatarBucket,
+    endpoint: config.s3Endpoint,
+    region: config.s3Region,
+    forcePathStyle: config.s3ForcePathStyle,
+    urlTtlMs: config.avatarUrlTtlMs,
+    timeoutMs: config.avatarStoreTimeoutMs,
+  })
+  return { store, files: undefined }
+}
+
+/**
+ * Builds the API from configuration and an open database: the one place the parts are wired together.
+ * Also says which paths enforce their own body limit, for the request handler in front of the app.
+ */
 export async function composeApi(config: Config, db: SqliteConnection, logger: Logger) {
   const users = sqliteUsersRepository(db)
   const { verify, tokens, adminRole } = await tokenSetup(config, users)
@@ -65,14 +88,24 @@ export async function composeApi(config: Config, db: SqliteConnection, logger: L
     users,
     mode: tokens.mode,
     adminRole,
+    logger,
   })
-  return createApp({
+  const avatars = await avatarStore(config)
+  const app = createApp({
     logger,
     bodyLimitBytes: config.bodyLimitBytes,
     publicUrl: config.publicUrl,
     auth: authPlugin(authenticate),
     tokens,
     users,
-    signup: config.signup,
+    // With an identity provider, users come from it: a local sign-up could never log in.
+    signup: tokens.mode === 'external' ? 'closed' : config.signup,
+    avatars: { store: avatars.store, timeoutMs: config.avatarStoreTimeoutMs, logger },
+    avatarMaxBytes: config.avatarMaxBytes,
+    avatarFiles: avatars.files,
   })
+  // Signed avatar uploads are checked against the exact length that was signed, which may pass --body-limit.
+  const ownsBodyLimit = (pathname: string) =>
+    avatars.files !== undefined && pathname.startsWith(`${avatarFilesPath}/`)
+  return { app, ownsBodyLimit }
 }

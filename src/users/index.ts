@@ -1,7 +1,8 @@
 import { Elysia, t } from 'elysia'
 import { type AuthPlugin, bearerSecurity } from '../auth/plugin'
 import type { SignupMode } from '../config/settings'
-import { pageQuery, usersModel } from './model'
+import { pageLimit, pageQuery } from '../http/pagination'
+import { usersModel } from './model'
 import type { UsersRepository } from './repository'
 import { deleteUser, getUser, listUsers, renameUser, signUp } from './service'
 import { userView } from './user'
@@ -57,7 +58,7 @@ export function usersRoutes({
     .get(
       '/v1/users',
       async ({ query }) => {
-        const page = await listUsers(users, query.limit ?? 50, query.cursor)
+        const page = await listUsers(users, pageLimit(query.limit), query.cursor)
         return { items: page.items.map(userView), nextCursor: page.nextCursor }
       },
       {

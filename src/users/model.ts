@@ -37,8 +37,3 @@ export const usersModel = {
     }),
   }),
 }
-
-export const pageQuery = t.Object({
-  limit: t.Optional(t.Integer({ minimum: 1, maximum: 200, default: 50 })),
-  cursor: t.Optional(t.String({ maxLength: 200 })),
-})

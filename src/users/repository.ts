@@ -24,8 +24,8 @@ export interface UsersRepository {
   /** Live users only: a deleted user is not found. */
   findById(id: string): Promise<User | undefined>
   findCredentials(emailKey: string): Promise<{ user: User; passwordHash: string | null } | undefined>
-  /** The user an external identity maps to, created on first sight. */
-  findOrCreateExternal(identity: ExternalIdentity): Promise<User>
+  /** The user an external identity maps to, created on first sight; undefined once that user is deleted. */
+  findOrCreateExternal(identity: ExternalIdentity): Promise<User | undefined>
   /** Live users ordered by id, after the given id. */
   list(after: string | undefined, limit: number): Promise<User[]>
   updateName(id: string, name: string): Promise<User | undefined>
@@ -79,7 +79,7 @@ export function sqliteUsersRepository(db: SqliteConnection): UsersRepository {
   const byExternal = orm
     .select(columns)
     .from(users)
-    .where(and(eq(users.externalIssuer, p('issuer')), eq(users.externalSubject, p('subject'))))
+    .where(and(eq(users.externalIssuer, p('issuer')), eq(users.externalSubject, p('subject')), live))
     .prepare()
   const page = orm
     .select(columns)
@@ -129,6 +129,8 @@ export function sqliteUsersRepository(db: SqliteConnection): UsersRepository {
       if (existing) return existing
       // The email may already belong to a local user; the external user then gets a placeholder email key
       // so both can exist. Two first requests racing: the loser's insert does nothing and it reads the row.
+      // A deleted external user is not re-created: the unique (issuer, subject) index makes the insert a
+      // no-op, the read finds no live row, and the token is refused.
       const created = db.immediate(() => {
         const taken = credentials.get({ emailKey: identity.email.toLowerCase() })
         const emailKeyForRow =
@@ -146,7 +148,7 @@ export function sqliteUsersRepository(db: SqliteConnection): UsersRepository {
           identity,
         )
       })
-      return created ?? (byExternal.get(key) as User)
+      return created ?? (byExternal.get(key) as User | undefined)
     },
     async list(after, limit) {
       return page.all({ after: after ?? '', limit }) as User[]

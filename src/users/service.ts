@@ -1,6 +1,7 @@
 import { hashPassword } from '../auth/passwords'
 import { type Principal, requireSelfOrAdmin } from '../auth/principal'
 import type { SignupMode } from '../config/settings'
+import { decodeCursor, encodeCursor } from '../http/pagination'
 import { HttpProblem } from '../http/problem'
 import type { UsersRepository } from './repository'
 import { emailKey, type Role, type User } from './user'
@@ -50,22 +51,10 @@ export async function deleteUser(users: UsersRepository, principal: Principal, i
   if (!(await users.delete(id))) throw new HttpProblem('not-found')
 }
 
-// Cursors are opaque to clients (base64url of the last id seen) so the encoding can change later.
-export const encodeCursor = (lastId: string) => Buffer.from(lastId).toString('base64url')
-
-export function decodeCursor(cursor: string | undefined): string | undefined {
-  if (cursor === undefined) return undefined
-  const id = Buffer.from(cursor, 'base64url').toString()
-  if (!/^[0-9a-f-]{36}$/.test(id)) {
-    throw new HttpProblem('invalid-parameter', 'cursor: not a cursor this API returned', {
-      errors: [{ field: 'cursor', in: 'query', message: 'not a cursor this API returned' }],
-    })
-  }
-  return id
-}
+const userIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 export async function listUsers(users: UsersRepository, limit: number, cursor: string | undefined) {
-  const rows = await users.list(decodeCursor(cursor), limit + 1)
+  const rows = await users.list(decodeCursor(cursor, userIdPattern), limit + 1)
   const items = rows.slice(0, limit)
   const last = items.at(-1)
   return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null }

@@ -32,11 +32,12 @@ export async function inProcessLedgerd(settings: Record<string, string> = {}): P
   const db = await openDatabase(config)
   migrate(db, sqliteMigrations)
   const log = captureLogger()
-  const app = await composeApi(config, db, log.logger)
+  const { app, ownsBodyLimit } = await composeApi(config, db, log.logger)
   const fetch = instrument((request) => app.handle(request), {
     logger: log.logger,
     metrics: createMetrics(),
     bodyLimitBytes: config.bodyLimitBytes,
+    ownsBodyLimit,
   })
   return {
     config,

@@ -51,12 +51,14 @@ export async function serveCommand(argv: readonly string[], io: CommandIO): Prom
 
   const metrics = createMetrics()
   const readiness = new ReadinessProbe(sqliteHealthRepository(db), expectedSchemaVersion)
-  const app = await composeApi(config, db, logger)
+  const { app, ownsBodyLimit } = await composeApi(config, db, logger)
   const listeners = listen(config, {
     api: instrument((request) => app.handle(request), {
       logger,
       metrics,
       bodyLimitBytes: config.bodyLimitBytes,
+      forwardedForHops: config.forwardedForHops,
+      ownsBodyLimit,
     }),
     admin: createAdminHandler({ readiness, metrics }),
   })

@@ -41,7 +41,9 @@ describe('the public API', () => {
       '/v1/meta',
       '/v1/users',
       '/v1/users/me',
+      '/v1/users/me/avatar',
       '/v1/users/{id}',
+      '/v1/users/{id}/avatar',
     ])
   })
 

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { t } from 'elysia'
 import { HttpProblem } from '../../../src/http/problem'
+import { clientAddressOf } from '../../../src/http/request-context'
 import { inProcessApi, jsonPost } from '../../support/http'
 
 const api = inProcessApi((app) =>
@@ -188,5 +189,29 @@ describe('access log and metrics', () => {
     expect(text).toContain('route="/v1/things",status="422"')
     expect(text).not.toContain('/v1/things/1"')
     expect(text).not.toContain('random/probe')
+  })
+})
+
+describe('client address', () => {
+  const withForwardedFor = (value: string) =>
+    new Request('http://localhost/', { headers: { 'x-forwarded-for': value } })
+
+  test('with no trusted proxies, X-Forwarded-For is ignored: anyone can send it', () => {
+    expect(clientAddressOf(withForwardedFor('6.6.6.6'), '10.0.0.9', 0)).toBe('10.0.0.9')
+  })
+
+  test('with one trusted proxy, the entry it appended (the last) is the client', () => {
+    expect(clientAddressOf(withForwardedFor('6.6.6.6, 203.0.113.7'), '10.0.0.9', 1)).toBe('203.0.113.7')
+  })
+
+  test('with two, the second from the end; a spoofed prefix is never chosen', () => {
+    expect(clientAddressOf(withForwardedFor('6.6.6.6, 203.0.113.7, 10.0.0.3'), '10.0.0.9', 2)).toBe(
+      '203.0.113.7',
+    )
+  })
+
+  test('a missing or short header falls back to the peer', () => {
+    expect(clientAddressOf(new Request('http://localhost/'), '10.0.0.9', 1)).toBe('10.0.0.9')
+    expect(clientAddressOf(withForwardedFor('203.0.113.7'), '10.0.0.9', 2)).toBe('10.0.0.9')
   })
 })
