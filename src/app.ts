@@ -7,6 +7,8 @@ import type { AvatarStoreAccess } from './avatars/service'
 import type { SignupMode } from './config/settings'
 import { docs } from './docs'
 import { platform } from './http/platform'
+import { ledgerRoutes } from './ledger'
+import type { Ledger } from './ledger/service'
 import { meta } from './meta'
 import type { Logger } from './observability/logger'
 import { problems } from './problems'
@@ -21,6 +23,7 @@ export interface AppDependencies {
   tokens: TokenEndpoint
   users: UsersRepository
   signup: SignupMode
+  ledger: Ledger
   avatars: AvatarStoreAccess
   avatarMaxBytes: number
   /** Set when avatars are kept in the data dir: ledgerd then answers the URLs it signs. */
@@ -40,4 +43,5 @@ export function createApp(deps: AppDependencies) {
     .use(authRoutes(deps.tokens, deps.publicUrl))
     .use(usersRoutes(deps))
     .use(avatarsRoutes(deps))
+    .use(ledgerRoutes(deps))
 }

@@ -6,6 +6,7 @@ import { migrateCommand } from './commands/migrate'
 import { serveCommand } from './commands/serve'
 import { tokenCommand } from './commands/token'
 import { usersCommand } from './commands/users'
+import { verifyCommand } from './commands/verify'
 import { versionCommand } from './commands/version'
 import { type CommandIO, exitCodes } from './io'
 
@@ -17,6 +18,7 @@ const commands: Record<string, Command> = {
   healthcheck: healthcheckCommand,
   token: tokenCommand,
   users: usersCommand,
+  verify: verifyCommand,
   version: versionCommand,
   help: helpCommand,
 }

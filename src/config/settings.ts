@@ -68,6 +68,7 @@ export interface Config {
   forwardedForHops: number
   loginMaxFailures: number
   loginFailureWindowMs: number
+  idempotencyRetentionMs: number
   avatarBucket: string
   s3Endpoint: string
   s3Region: string
@@ -322,6 +323,14 @@ export const settings = [
     description: 'Window over which failed logins are counted.',
     default: 15 * 60_000,
     parse: (raw) => parseDuration(raw, 1000, 24 * 3_600_000),
+    format: formatDuration,
+  }),
+  define({
+    key: 'idempotencyRetentionMs',
+    name: 'idempotency-retention',
+    description: 'How long a stored Idempotency-Key answer is kept before it is purged.',
+    default: 24 * 3_600_000,
+    parse: (raw) => parseDuration(raw, 60_000, 90 * 24 * 3_600_000),
     format: formatDuration,
   }),
   define({

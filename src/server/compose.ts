@@ -1,3 +1,4 @@
+import type { Registry } from 'prom-client'
 import { createApp } from '../app'
 import type { TokenEndpoint } from '../auth'
 import { createAuthenticator } from '../auth/authenticator'
@@ -10,6 +11,11 @@ import { builtinVerifier, externalVerifier, type TokenVerifier } from '../auth/v
 import { avatarFilesPath, LocalAvatarStore, loadUrlKey } from '../avatars/local-store'
 import type { Config } from '../config/settings'
 import type { SqliteConnection } from '../db/sqlite'
+import { GroupCommit } from '../ledger/group-commit'
+import { createLedgerMetrics } from '../ledger/metrics'
+import { startIdempotencyPurge } from '../ledger/purge'
+import { sqliteLedgerRepository } from '../ledger/repository'
+import { createLedger } from '../ledger/service'
 import type { Logger } from '../observability/logger'
 import { sqliteUsersRepository } from '../users/repository'
 
@@ -80,8 +86,23 @@ async function avatarStore(config: Config) {
  * Builds the API from configuration and an open database: the one place the parts are wired together.
  * Also says which paths enforce their own body limit, for the request handler in front of the app.
  */
-export async function composeApi(config: Config, db: SqliteConnection, logger: Logger) {
+export async function composeApi(config: Config, db: SqliteConnection, logger: Logger, registry: Registry) {
   const users = sqliteUsersRepository(db)
+  const ledgerMetrics = createLedgerMetrics(registry)
+  const repository = sqliteLedgerRepository(db)
+  const commit = new GroupCommit(db, {
+    committed(batchSize, seconds) {
+      ledgerMetrics.batchSize.observe(batchSize)
+      ledgerMetrics.commitDuration.observe(seconds)
+    },
+  })
+  const ledger = createLedger({ repository, commit, metrics: ledgerMetrics })
+  const purge = startIdempotencyPurge({
+    repository,
+    commit,
+    retentionMs: config.idempotencyRetentionMs,
+    logger,
+  })
   const { verify, tokens, adminRole } = await tokenSetup(config, users)
   const authenticate = createAuthenticator({
     verify: cachedVerifier(verify, config.tokenCacheSize),
@@ -103,9 +124,10 @@ export async function composeApi(config: Config, db: SqliteConnection, logger: L
     avatars: { store: avatars.store, timeoutMs: config.avatarStoreTimeoutMs, logger },
     avatarMaxBytes: config.avatarMaxBytes,
     avatarFiles: avatars.files,
+    ledger,
   })
   // Signed avatar uploads are checked against the exact length that was signed, which may pass --body-limit.
   const ownsBodyLimit = (pathname: string) =>
     avatars.files !== undefined && pathname.startsWith(`${avatarFilesPath}/`)
-  return { app, ownsBodyLimit }
+  return { app, ownsBodyLimit, close: () => clearInterval(purge) }
 }

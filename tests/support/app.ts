@@ -32,10 +32,11 @@ export async function inProcessLedgerd(settings: Record<string, string> = {}): P
   const db = await openDatabase(config)
   migrate(db, sqliteMigrations)
   const log = captureLogger()
-  const { app, ownsBodyLimit } = await composeApi(config, db, log.logger)
+  const metrics = createMetrics()
+  const { app, ownsBodyLimit, close } = await composeApi(config, db, log.logger, metrics.registry)
   const fetch = instrument((request) => app.handle(request), {
     logger: log.logger,
-    metrics: createMetrics(),
+    metrics,
     bodyLimitBytes: config.bodyLimitBytes,
     ownsBodyLimit,
   })
@@ -57,6 +58,7 @@ export async function inProcessLedgerd(settings: Record<string, string> = {}): P
       )
     },
     dispose() {
+      close()
       db.close()
       rmSync(dataDir, { recursive: true, force: true })
     },

@@ -10,6 +10,7 @@ const commands = [
     'Print an access token signed with the local key: --sub <id or email> [--role admin] [--ttl 1h].',
   ],
   ['users', 'users create --email E --name N [--admin]: password from stdin, or generated and printed.'],
+  ['verify', 'Check every ledger invariant (balanced postings, balances, no overdraft); exit 1 naming each.'],
   ['version', 'Print version, git commit and platform; --json for machines.'],
   ['help', 'Print this help.'],
 ] as const

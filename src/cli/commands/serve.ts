@@ -51,7 +51,7 @@ export async function serveCommand(argv: readonly string[], io: CommandIO): Prom
 
   const metrics = createMetrics()
   const readiness = new ReadinessProbe(sqliteHealthRepository(db), expectedSchemaVersion)
-  const { app, ownsBodyLimit } = await composeApi(config, db, logger)
+  const { app, ownsBodyLimit, close } = await composeApi(config, db, logger, metrics.registry)
   const listeners = listen(config, {
     api: instrument((request) => app.handle(request), {
       logger,
@@ -76,7 +76,10 @@ export async function serveCommand(argv: readonly string[], io: CommandIO): Prom
   await shutdownGracefully({
     listeners,
     startDraining: () => readiness.startDraining(),
-    close: () => db.close(),
+    close: () => {
+      close()
+      db.close()
+    },
     delayMs: config.shutdownDelayMs,
     timeoutMs: config.shutdownTimeoutMs,
     logger,

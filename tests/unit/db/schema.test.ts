@@ -40,7 +40,8 @@ describe('drizzle schema', () => {
   test.each(Object.values(schema).map((table) => [getTableConfig(table as SQLiteTable).name, table]))(
     'table %s matches what the migrations create',
     (name, table) => {
-      const { columns } = getTableConfig(table as SQLiteTable)
+      const { columns, primaryKeys } = getTableConfig(table as SQLiteTable)
+      const compositeKey = new Set(primaryKeys.flatMap((key) => key.columns.map((column) => column.name)))
       const actual = handle.db.all<ColumnInfo>(
         `SELECT name, type, "notnull", pk FROM pragma_table_info('${name}')`,
       )
@@ -49,7 +50,7 @@ describe('drizzle schema', () => {
         name: c.name,
         type: c.getSQLType().toUpperCase(),
         notnull: c.notNull || c.primary ? 1 : 0,
-        pk: c.primary ? 1 : 0,
+        pk: c.primary || compositeKey.has(c.name) ? 1 : 0,
       }))
       const normalise = (rows: ColumnInfo[]) =>
         rows

@@ -1,0 +1,72 @@
+import { Type } from '@sinclair/typebox'
+import { t } from 'elysia'
+import { currencyCodes } from './currencies'
+import { maxAmount } from './repository'
+
+// Type.Integer from TypeBox itself, not Elysia's t.Integer: Elysia's converts "10" to 10, and a string
+// amount must be refused, not guessed at.
+const amount = Type.Integer({
+  minimum: 1,
+  maximum: maxAmount,
+  description: 'Integer in minor units of the currency (cents for USD), 1 to 2^53-1.',
+})
+const description = t.Optional(t.String({ maxLength: 500 }))
+
+const account = () =>
+  t.Object({
+    id: t.String(),
+    ownerId: t.Union([t.String(), t.Null()]),
+    currency: t.String({ description: 'ISO 4217 code.' }),
+    exponent: t.Integer({ description: 'Decimal places of the minor unit: USD 2, JPY 0, KWD 3.' }),
+    balance: t.Integer({ description: 'In minor units.' }),
+    createdAt: t.String({ format: 'date-time' }),
+  })
+
+const transaction = () =>
+  t.Object({
+    id: t.String(),
+    kind: t.Union([
+      t.Literal('deposit'),
+      t.Literal('withdrawal'),
+      t.Literal('transfer'),
+      t.Literal('reversal'),
+    ]),
+    amount: t.Integer(),
+    currency: t.String(),
+    description: t.Union([t.String(), t.Null()]),
+    reversesId: t.Union([t.String(), t.Null()]),
+    postings: t.Array(
+      t.Object({
+        accountId: t.String(),
+        amount: t.Integer({ description: 'Negative debits, positive credits.' }),
+      }),
+    ),
+    balanceAfter: t.Integer({ description: "The account's balance after this transaction." }),
+    createdAt: t.String({ format: 'date-time' }),
+  })
+
+export const ledgerModel = {
+  Account: account(),
+  AccountPage: t.Object({ items: t.Array(account()), nextCursor: t.Union([t.String(), t.Null()]) }),
+  NewAccount: t.Object(
+    {
+      currency: t.Union(
+        currencyCodes.map((code) => t.Literal(code)),
+        { description: 'ISO 4217 code.' },
+      ),
+    },
+    { additionalProperties: false },
+  ),
+  Movement: t.Object({ amount, description }, { additionalProperties: false }),
+  NewTransfer: t.Object(
+    {
+      fromAccountId: t.String({ maxLength: 64 }),
+      toAccountId: t.String({ maxLength: 64 }),
+      amount,
+      description,
+    },
+    { additionalProperties: false },
+  ),
+  Transaction: transaction(),
+  TransactionPage: t.Object({ items: t.Array(transaction()), nextCursor: t.Union([t.String(), t.Null()]) }),
+}

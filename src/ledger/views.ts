@@ -1,0 +1,30 @@
+import { currencyExponent } from './currencies'
+import type { Account, Transaction } from './repository'
+
+export function accountView(account: Account) {
+  return {
+    id: account.id,
+    ownerId: account.ownerId,
+    currency: account.currency,
+    exponent: currencyExponent(account.currency) ?? 0,
+    balance: account.balance,
+    createdAt: account.createdAt,
+  }
+}
+
+/** `balanceAfter` is the balance, after this transaction, of the account the caller is looking at. */
+export function transactionView(transaction: Transaction, viewpointAccountId?: string) {
+  const viewpoint =
+    transaction.postings.find((p) => p.accountId === viewpointAccountId) ?? transaction.postings[0]
+  return {
+    id: transaction.id,
+    kind: transaction.kind,
+    amount: transaction.amount,
+    currency: transaction.currency,
+    description: transaction.description,
+    reversesId: transaction.reversesId,
+    postings: transaction.postings.map(({ accountId, amount }) => ({ accountId, amount })),
+    balanceAfter: viewpoint?.balanceAfter ?? 0,
+    createdAt: transaction.createdAt,
+  }
+}
