@@ -11,6 +11,8 @@ export interface SqliteConnection {
   /** Runs one or more statements with no parameters (migrations, pragmas). */
   exec(sql: string): void
   all<Row>(sql: string, ...params: (string | number | null)[]): Row[]
+  /** A statement without parameters, prepared once: exec() would parse the SQL on every call. */
+  prepared(sql: string): () => void
   /** Runs fn inside BEGIN IMMEDIATE: the write lock is taken up front, so no transaction has to retry. */
   immediate<T>(fn: () => T): T
   close(): void

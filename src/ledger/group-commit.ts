@@ -1,6 +1,9 @@
 import type { SqliteConnection } from '../db/sqlite'
 
-type Job<T> = { run: () => T; resolve: (value: T) => void; reject: (error: unknown) => void }
+/** Undoes everything the running job has written so far; the job may then write something else. */
+export type Undo = () => void
+
+type Job<T> = { run: (undo: Undo) => T; resolve: (value: T) => void; reject: (error: unknown) => void }
 
 export interface CommitObserver {
   committed(batchSize: number, seconds: number): void
@@ -18,31 +21,22 @@ export interface CommitObserver {
 export class GroupCommit {
   #queue: Job<unknown>[] = []
   #scheduled = false
+  readonly #savepoint: () => void
+  readonly #rollback: () => void
+  readonly #release: () => void
 
   constructor(
     private readonly db: SqliteConnection,
     private readonly observer: CommitObserver,
     private readonly maxBatch = 256,
-  ) {}
-
-  /**
-   * Inside a job: runs fn in a nested savepoint and undoes its writes if it throws, so a job can refuse
-   * half-way (insufficient funds) and still record that answer in the same transaction.
-   */
-  savepoint<T>(fn: () => T): T {
-    this.db.exec('SAVEPOINT step')
-    try {
-      const result = fn()
-      this.db.exec('RELEASE step')
-      return result
-    } catch (error) {
-      this.db.exec('ROLLBACK TO step')
-      this.db.exec('RELEASE step')
-      throw error
-    }
+  ) {
+    // Prepared once: parsing these three statements on every job cost a fifth of the write path's CPU.
+    this.#savepoint = db.prepared('SAVEPOINT job')
+    this.#rollback = db.prepared('ROLLBACK TO job')
+    this.#release = db.prepared('RELEASE job')
   }
 
-  submit<T>(run: () => T): Promise<T> {
+  submit<T>(run: (undo: Undo) => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ run, resolve, reject } as Job<unknown>)
       if (!this.#scheduled) {
@@ -64,15 +58,14 @@ export class GroupCommit {
     try {
       this.db.immediate(() => {
         for (const job of batch) {
-          this.db.exec('SAVEPOINT job')
+          this.#savepoint()
           try {
-            outcomes.push({ ok: true, value: job.run() })
-            this.db.exec('RELEASE job')
+            outcomes.push({ ok: true, value: job.run(this.#rollback) })
           } catch (error) {
-            this.db.exec('ROLLBACK TO job')
-            this.db.exec('RELEASE job')
+            this.#rollback()
             outcomes.push({ ok: false, error })
           }
+          this.#release()
         }
       })
     } catch (error) {

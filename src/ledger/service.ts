@@ -73,7 +73,7 @@ export function createLedger({ repository, commit, metrics }: LedgerDependencies
         throw new HttpProblem('idempotency-key-in-use', 'Retry when it has finished.')
     }
     try {
-      const outcome = await commit.submit((): Outcome => {
+      const outcome = await commit.submit((undo): Outcome => {
         // Checked again inside the write lock: another batch may have stored it since.
         const stored = key ? write.storedResponse(ownerId, key) : undefined
         if (stored) return replay(stored)
@@ -86,10 +86,12 @@ export function createLedger({ repository, commit, metrics }: LedgerDependencies
           location?: string
         }
         try {
-          const done = commit.savepoint(() => mutation(now))
+          const done = mutation(now)
           result = { ...done, body: JSON.stringify(done.body), problem: false }
         } catch (error) {
           if (!(error instanceof Refusal)) throw error
+          // Undo whatever the refused mutation wrote; its answer is still recorded below.
+          undo()
           const body = problemBody(error.problem, request.path, request.requestId)
           result = {
             status: error.problem.status,

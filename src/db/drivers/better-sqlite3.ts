@@ -40,6 +40,10 @@ export async function openBetterSqlite3(path: string, options: SqliteOptions): P
     orm: drizzle({ client: db, schema }) as unknown as Orm,
     exec: (sql) => void db.exec(sql),
     all: (sql, ...params) => db.prepare(sql).all(...params) as never,
+    prepared: (sql) => {
+      const statement = db.prepare(sql)
+      return () => void statement.run()
+    },
     immediate: (fn) => db.transaction(fn).immediate(),
     close: () => db.close(),
   }

@@ -11,6 +11,10 @@ export function openBunSqlite(path: string, options: SqliteOptions): SqliteConne
     orm: drizzle({ client: db, schema }) as unknown as Orm,
     exec: (sql) => db.exec(sql),
     all: (sql, ...params) => db.query(sql).all(...params) as never,
+    prepared: (sql) => {
+      const statement = db.prepare(sql)
+      return () => void statement.run()
+    },
     immediate: (fn) => db.transaction(fn).immediate(),
     close: () => db.close(),
   }
