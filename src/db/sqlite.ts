@@ -33,5 +33,8 @@ export function connectionPragmas({ busyTimeoutMs }: SqliteOptions): string {
     'PRAGMA foreign_keys = ON',
     `PRAGMA busy_timeout = ${Math.trunc(busyTimeoutMs)}`,
     'PRAGMA trusted_schema = OFF',
+    // 32 MiB of page cache (the default is 2 MiB): the hot indexes of a busy ledger stay in memory.
+    'PRAGMA cache_size = -32768',
+    'PRAGMA temp_store = MEMORY',
   ].join(';\n')
 }

@@ -7,6 +7,8 @@ type Job<T> = { run: (undo: Undo) => T; resolve: (value: T) => void; reject: (er
 
 export interface CommitObserver {
   committed(batchSize: number, seconds: number): void
+  /** The batch was rolled back whole: anything remembered from inside it is no longer true. */
+  failed?(error: unknown): void
 }
 
 /**
@@ -70,6 +72,7 @@ export class GroupCommit {
       })
     } catch (error) {
       // The commit itself failed (disk full, I/O error): nothing in the batch is durable.
+      this.observer.failed?.(error)
       for (const job of batch) job.reject(error)
       return
     }

@@ -190,6 +190,10 @@ export function sqliteLedgerRepository(db: SqliteConnection) {
     .returning({ key: idempotencyKeys.key })
     .prepare()
 
+  // External accounts never change identity once committed; the cache saves a query on every deposit and
+  // withdrawal. Cleared when a batch fails to commit, since it may then hold a row that was rolled back.
+  const externalAccounts = new Map<string, Account>()
+
   const transactionWithPostings = (id: string): Transaction | undefined => {
     const row = transactionById.get({ id }) as Omit<Transaction, 'postings'> | undefined
     return row && { ...row, postings: postingsOf.all({ id }) as Posting[] }
@@ -226,10 +230,18 @@ export function sqliteLedgerRepository(db: SqliteConnection) {
         return insertAccount.get({ ...account, now }) as Account | undefined
       },
       externalAccount(currency: string, now: string): Account {
+        const cached = externalAccounts.get(currency)
+        if (cached) return cached
         const existing = externalAccount.get({ currency }) as Account | undefined
-        if (existing) return existing
+        if (existing) {
+          externalAccounts.set(currency, existing)
+          return existing
+        }
         insertAccount.get({ id: Bun.randomUUIDv7(), ownerId: null, kind: 'external', currency, now })
         return externalAccount.get({ currency }) as Account
+      },
+      forgetCached() {
+        externalAccounts.clear()
       },
       /** New balance, or undefined if the debit would take a user account below zero. */
       debit(account: Pick<Account, 'id' | 'kind'>, amount: number) {

@@ -189,6 +189,8 @@ export function createLedger({ repository, commit, metrics }: LedgerDependencies
 
     openAccount(request: RequestInfo, currency: string) {
       return execute(request, 'account', (now) => {
+        // Created with the currency's first account, so by the time money moves it is committed.
+        write.externalAccount(currency, now)
         const account = write.insertAccount(
           { id: Bun.randomUUIDv7(), ownerId: request.principal.userId, kind: 'user', currency },
           now,

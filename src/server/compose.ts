@@ -95,6 +95,10 @@ export async function composeApi(config: Config, db: SqliteConnection, logger: L
       ledgerMetrics.batchSize.observe(batchSize)
       ledgerMetrics.commitDuration.observe(seconds)
     },
+    failed(error) {
+      repository.write.forgetCached()
+      logger.error('ledger commit failed; the whole batch was rolled back', { error })
+    },
   })
   const ledger = createLedger({ repository, commit, metrics: ledgerMetrics })
   const purge = startIdempotencyPurge({
