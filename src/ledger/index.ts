@@ -199,8 +199,10 @@ export function ledgerRoutes({ auth, ledger }: { auth: AuthPlugin; ledger: Ledge
     )
     .get(
       '/v1/transactions/:id',
-      async ({ principal, params }) =>
-        transactionView(await ledger.readableTransaction(principal, params.id)),
+      async ({ principal, params }) => {
+        const { transaction, viewpoint } = await ledger.readableTransaction(principal, params.id)
+        return transactionView(transaction, viewpoint)
+      },
       {
         auth: 'user',
         params: idParams,
@@ -211,7 +213,7 @@ export function ledgerRoutes({ auth, ledger }: { auth: AuthPlugin; ledger: Ledge
     .post(
       '/v1/transactions/:id/reversal',
       async ({ principal, params, request, path }) => {
-        const original = await ledger.readableTransaction(principal, params.id)
+        const { transaction: original } = await ledger.readableTransaction(principal, params.id)
         return respond(await ledger.reverse(requestInfo(principal, request, path, undefined), original))
       },
       {

@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, gt, gte, isNull, lt, lte, sql } from 'drizzle-orm'
-import { accounts, idempotencyKeys, postings, transactions } from '../db/schema'
+import { accounts, idempotencyKeys, postings, transactions, users } from '../db/schema'
 import type { SqliteConnection } from '../db/sqlite'
 
 export const maxAmount = Number.MAX_SAFE_INTEGER
@@ -71,6 +71,12 @@ export function sqliteLedgerRepository(db: SqliteConnection) {
     .select(accountColumns)
     .from(accounts)
     .where(eq(accounts.id, p('id')))
+    .prepare()
+  const liveUserAccount = orm
+    .select(accountColumns)
+    .from(accounts)
+    .innerJoin(users, eq(users.id, accounts.ownerId))
+    .where(and(eq(accounts.id, p('id')), isNull(users.deletedAt)))
     .prepare()
   const accountsOfOwner = orm
     .select(accountColumns)
@@ -202,6 +208,10 @@ export function sqliteLedgerRepository(db: SqliteConnection) {
   return {
     async findAccount(id: string) {
       return accountById.get({ id }) as Account | undefined
+    },
+    /** A user account whose owner has not been deleted. */
+    async findLiveUserAccount(id: string) {
+      return liveUserAccount.get({ id }) as Account | undefined
     },
     async listAccounts(ownerId: string, after: string | undefined, limit: number) {
       return accountsOfOwner.all({ ownerId, after: after ?? '', limit }) as Account[]

@@ -64,7 +64,18 @@ export function createLedger({ repository, commit, metrics }: LedgerDependencies
         throw new HttpProblem('idempotency-key-reused', 'Use a new key for a different request.')
       }
       metrics.replays.inc()
-      return { status: stored.status, body: stored.response, problem: stored.status >= 400, replayed: true }
+      // The answer's headers are derived, not stored: an opened account's Location comes from its id.
+      const location =
+        kind === 'account' && stored.status === 201
+          ? `/v1/accounts/${(JSON.parse(stored.response) as { id: string }).id}`
+          : undefined
+      return {
+        status: stored.status,
+        body: stored.response,
+        problem: stored.status >= 400,
+        replayed: true,
+        location,
+      }
     }
     if (key) {
       const stored = repository.storedResponse(ownerId, key)
@@ -279,6 +290,7 @@ export function createLedger({ repository, commit, metrics }: LedgerDependencies
     },
 
     reverse(request: RequestInfo, original: Transaction) {
+      // The reversing transaction is seen from the same account a reader of the original sees it from.
       return execute(request, 'reversal', (now) => {
         if (original.kind === 'reversal' || write.isReversed(original.id)) refuse('already-reversed')
         const legs: Posting[] = original.postings.map((posting) => {
@@ -310,11 +322,10 @@ export function createLedger({ repository, commit, metrics }: LedgerDependencies
       })
     },
 
-    /** A transfer may go to anyone's account; only its existence is checked. */
+    /** A transfer may go to anyone's account, but not to a deleted user's, where the money would be stuck. */
     async destinationAccount(id: string): Promise<Account> {
-      const account = await repository.findAccount(id)
-      if (!account || account.kind !== 'user')
-        throw new HttpProblem('not-found', 'No such destination account.')
+      const account = await repository.findLiveUserAccount(id)
+      if (!account) throw new HttpProblem('not-found', 'No such destination account.')
       return account
     },
 
@@ -324,14 +335,25 @@ export function createLedger({ repository, commit, metrics }: LedgerDependencies
     history: (accountId: string, beforePostingId: number | undefined, limit: number) =>
       repository.history(accountId, beforePostingId, limit),
 
-    async readableTransaction(principal: Principal, id: string): Promise<Transaction> {
+    /**
+     * A transaction the caller is party to (or any, for an admin), with the account it is seen from: the
+     * caller's own (a transfer's recipient sees their balance, not the sender's), else the first user
+     * account. Never the external account, whose balance sums up every user's deposits.
+     */
+    async readableTransaction(
+      principal: Principal,
+      id: string,
+    ): Promise<{ transaction: Transaction; viewpoint: string }> {
       const transaction = await repository.findTransaction(id)
       if (!transaction) throw new HttpProblem('not-found', 'No such transaction.')
-      if (principal.isAdmin) return transaction
+      let firstUserAccount: string | undefined
       for (const posting of transaction.postings) {
         const account = await repository.findAccount(posting.accountId)
-        if (account?.ownerId === principal.userId) return transaction
+        if (account?.kind !== 'user') continue
+        if (account.ownerId === principal.userId) return { transaction, viewpoint: account.id }
+        firstUserAccount ??= account.id
       }
+      if (principal.isAdmin && firstUserAccount) return { transaction, viewpoint: firstUserAccount }
       throw new HttpProblem('not-found', 'No such transaction.')
     },
 

@@ -49,6 +49,9 @@ export async function serveCommand(argv: readonly string[], io: CommandIO): Prom
     return exitCodes.failure
   }
 
+  // Listening for signals before the listeners exist: a SIGTERM that arrives during start-up then still
+  // shuts down cleanly (exit 0) instead of killing the process mid-way.
+  const shutdownSignal = onShutdownSignal(logger)
   const metrics = createMetrics()
   const readiness = new ReadinessProbe(sqliteHealthRepository(db), expectedSchemaVersion)
   const { app, ownsBodyLimit, close } = await composeApi(config, db, logger, metrics.registry)
@@ -71,7 +74,7 @@ export async function serveCommand(argv: readonly string[], io: CommandIO): Prom
     dbDriver: db.driver,
   })
 
-  const signal = await onShutdownSignal(logger)
+  const signal = await shutdownSignal
   logger.info('signal received', { signal })
   await shutdownGracefully({
     listeners,
