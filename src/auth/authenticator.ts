@@ -71,21 +71,27 @@ export function createAuthenticator({
       }
       throw error
     }
-    const user =
+    // Built-in tokens name a ledgerd user: it only has to still exist. External ones name the identity
+    // provider's user, mapped to (and created as) a ledgerd user.
+    const userId =
       mode === 'builtin'
-        ? await users.findById(verified.subject)
-        : await users.findOrCreateExternal({
-            issuer: verified.issuer,
-            subject: verified.subject,
-            email: verified.email,
-            name: verified.name || verified.subject,
-          })
-    if (!user) {
+        ? (await users.isLive(verified.subject))
+          ? verified.subject
+          : undefined
+        : (
+            await users.findOrCreateExternal({
+              issuer: verified.issuer,
+              subject: verified.subject,
+              email: verified.email,
+              name: verified.name || verified.subject,
+            })
+          )?.id
+    if (!userId) {
       throw unauthorized('The user this token was issued to no longer exists.', {
         code: 'invalid_token',
         description: 'the user no longer exists',
       })
     }
-    return { userId: user.id, roles: verified.roles, isAdmin: verified.roles.includes(adminRole) }
+    return { userId, roles: verified.roles, isAdmin: verified.roles.includes(adminRole) }
   }
 }

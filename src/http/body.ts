@@ -18,6 +18,13 @@ export function tooLarge(limit: number): HttpProblem {
  */
 export async function readBodyText(request: Request, limit: number): Promise<string> {
   if (!request.body) return ''
+  // A declared length was checked against the limit before routing, and the server reads exactly that
+  // many bytes: one read, no stream to walk.
+  if (request.headers.get('content-length') !== null) {
+    const text = await request.text()
+    if (Buffer.byteLength(text) > limit) throw tooLarge(limit)
+    return text
+  }
   const chunks: Uint8Array[] = []
   let size = 0
   for await (const chunk of request.body) {

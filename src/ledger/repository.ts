@@ -13,6 +13,9 @@ export interface Account {
   createdAt: string
 }
 
+/** What never changes about an account: safe to cache. */
+export type AccountIdentity = Pick<Account, 'id' | 'ownerId' | 'kind' | 'currency'>
+
 export type TransactionKind = 'deposit' | 'withdrawal' | 'transfer' | 'reversal'
 
 export interface Posting {
@@ -196,6 +199,11 @@ export function sqliteLedgerRepository(db: SqliteConnection) {
     .returning({ key: idempotencyKeys.key })
     .prepare()
 
+  // An account's owner, kind and currency never change and accounts are never deleted, so they are cached
+  // (bounded); every deposit and withdrawal checks ownership, and a read outside a transaction is costly.
+  const identities = new Map<string, AccountIdentity>()
+  const maxIdentities = 100_000
+
   // External accounts never change identity once committed; the cache saves a query on every deposit and
   // withdrawal. Cleared when a batch fails to commit, since it may then hold a row that was rolled back.
   const externalAccounts = new Map<string, Account>()
@@ -208,6 +216,16 @@ export function sqliteLedgerRepository(db: SqliteConnection) {
   return {
     async findAccount(id: string) {
       return accountById.get({ id }) as Account | undefined
+    },
+    async accountIdentity(id: string): Promise<AccountIdentity | undefined> {
+      const cached = identities.get(id)
+      if (cached) return cached
+      const row = accountById.get({ id }) as Account | undefined
+      if (!row) return undefined
+      const identity = { id: row.id, ownerId: row.ownerId, kind: row.kind, currency: row.currency }
+      if (identities.size >= maxIdentities) identities.delete(identities.keys().next().value as string)
+      identities.set(id, identity)
+      return identity
     },
     /** A user account whose owner has not been deleted. */
     async findLiveUserAccount(id: string) {
@@ -254,7 +272,7 @@ export function sqliteLedgerRepository(db: SqliteConnection) {
         externalAccounts.clear()
       },
       /** New balance, or undefined if the debit would take a user account below zero. */
-      debit(account: Pick<Account, 'id' | 'kind'>, amount: number) {
+      debit(account: Pick<AccountIdentity, 'id' | 'kind'>, amount: number) {
         const guard = account.kind === 'external' ? debitExternal : debitNotBelowZero
         return (guard.get({ id: account.id, amount }) as { balance: number } | undefined)?.balance
       },

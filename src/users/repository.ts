@@ -31,7 +31,15 @@ export interface UsersRepository {
   updateName(id: string, name: string): Promise<User | undefined>
   /** Marks the user deleted and frees the email; false if there was no live user. */
   delete(id: string): Promise<boolean>
+  /** Whether the user exists and is not deleted; answered from a short-lived cache (the hot path). */
+  isLive(id: string): Promise<boolean>
 }
+
+/**
+ * How long a "this user exists" answer is reused. Deletion through this process clears it at once; the
+ * bound is for other replicas sharing a database, where a deleted user's tokens keep working this long.
+ */
+export const liveUserCacheMs = 2000
 
 const columns = {
   id: users.id,
@@ -101,6 +109,8 @@ export function sqliteUsersRepository(db: SqliteConnection): UsersRepository {
     .returning({ id: users.id })
     .prepare()
 
+  const liveUntil = new Map<string, number>()
+
   const insertRow = (user: NewUser, external?: ExternalIdentity) =>
     insert.get({
       id: Bun.randomUUIDv7(),
@@ -157,7 +167,18 @@ export function sqliteUsersRepository(db: SqliteConnection): UsersRepository {
       return rename.get({ id, name, now: now() }) as User | undefined
     },
     async delete(id) {
+      liveUntil.delete(id)
       return remove.get({ id, now: now() }) !== undefined
+    },
+    async isLive(id) {
+      const until = liveUntil.get(id)
+      if (until !== undefined && until > Date.now()) return true
+      const live = byId.get({ id }) !== undefined
+      if (live) {
+        if (liveUntil.size >= 100_000) liveUntil.delete(liveUntil.keys().next().value as string)
+        liveUntil.set(id, Date.now() + liveUserCacheMs)
+      }
+      return live
     },
   }
 }

@@ -65,7 +65,7 @@ export async function serveCommand(argv: readonly string[], io: CommandIO): Prom
     }),
     admin: createAdminHandler({ readiness, metrics }),
   })
-  logger.info('listening', {
+  logger.announce('listening', {
     version,
     commit,
     apiPort: listeners.api.port,
