@@ -185,11 +185,7 @@ export function createLedger({ repository, commit, metrics }: LedgerDependencies
     /** Someone else's account, or an external one, answers 404 like a missing one. */
     async readableAccount(principal: Principal, id: string): Promise<Account> {
       const account = await repository.findAccount(id)
-      if (
-        !account ||
-        account.kind !== 'user' ||
-        (account.ownerId !== principal.userId && !principal.isAdmin)
-      ) {
+      if (account?.kind !== 'user' || (account.ownerId !== principal.userId && !principal.isAdmin)) {
         throw new HttpProblem('not-found', 'No such account.')
       }
       return account
@@ -198,7 +194,7 @@ export function createLedger({ repository, commit, metrics }: LedgerDependencies
     /** Moving money out of or into an account needs its owner; admins read all but move nobody's money. */
     async ownedAccount(principal: Principal, id: string): Promise<AccountIdentity> {
       const account = await repository.accountIdentity(id)
-      if (!account || account.kind !== 'user' || account.ownerId !== principal.userId) {
+      if (account?.kind !== 'user' || account.ownerId !== principal.userId) {
         throw new HttpProblem('not-found', 'No such account.')
       }
       return account

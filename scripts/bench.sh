@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# The ledger benchmark: a fixed mixed load (70 % deposits, 20 % withdrawals, 10 % balance reads) from wrk
+# against dist/ledgerd on 127.0.0.1, next to a bare Bun.serve hello-world as the ceiling, run alternately
+# and reported as medians. Then checks consistency through the API and with `ledgerd verify`.
+# A measurement, not a test: exits 0 whether the targets are met or not, 1 only if consistency fails.
+#
+# Usage: scripts/bench.sh [--duration S] [--warmup S] [--rounds N] [--mix MIX] [--with-warn-log]
+#                         [--check-sample N]
+#   --duration 20, --warmup 5, --rounds 2 (hello, ledger, hello, ledger)
+#   --mix mixed|deposits|withdrawals|reads   (for profiling; targets are for mixed)
+#   --with-warn-log   also run a second ledgerd with --log-level warn (no access log) in each round
+#   --check-sample N  walk the transactions of N random accounts per server instead of all
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+duration=20 warmup=5 rounds=2 mix=mixed variants=default check_sample=
+users=16 accounts_per_user=4 initial_deposit=1000000 connections=64 threads=2
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --duration) duration="$2"; shift ;;
+    --warmup) warmup="$2"; shift ;;
+    --rounds) rounds="$2"; shift ;;
+    --mix) mix="$2"; shift ;;
+    --with-warn-log) variants="default warn" ;;
+    --check-sample) check_sample="$2"; shift ;;
+    *) sed -n '7,12s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+say() { printf '==> %s\n' "$*"; }
+
+# --- tools ----------------------------------------------------------------------------------------------
+client=wrk
+if ! command -v wrk >/dev/null; then
+  say "installing wrk from Debian"
+  apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } ||
+    client=autocannon
+fi
+[ -d node_modules ] || bash scripts/install.sh
+source scripts/ensure-bun.sh
+if [ "$client" = autocannon ]; then
+  say "wrk cannot be installed; using npm autocannon@9.0.0 (numbers not comparable with wrk's)"
+  [ -d .tools/autocannon/node_modules/autocannon ] ||
+    npm install --prefix .tools/autocannon --no-save --no-audit --no-fund --loglevel=error autocannon@9.0.0
+  export AUTOCANNON="$PWD/.tools/autocannon/node_modules/autocannon/autocannon.js"
+fi
+
+# Rebuilt only when missing or older than anything it is built from.
+if [ ! -x dist/ledgerd ] || [ -n "$(find src package.json bun.lock -newer dist/ledgerd -print -quit)" ]; then
+  say "dist/ledgerd is missing or older than src/: building"
+  bash scripts/build.sh
+else
+  say "dist/ledgerd is newer than src/: not rebuilding"
+fi
+
+# --- processes, temp dir, cleanup -----------------------------------------------------------------------
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/ledgerd-bench.XXXXXX")"
+# Every process started here is a background job of this shell, so `jobs -p` lists exactly those still
+# running. wrk runs in the background too (see load): in the foreground it catches Ctrl-C itself, exits 0,
+# and bash then ignores the interrupt and carries on.
+cleanup() {
+  local children
+  children="$(jobs -p)"
+  if [ -n "$children" ]; then
+    # shellcheck disable=SC2086 # one pid per word
+    kill -TERM $children 2>/dev/null || true
+    wait 2>/dev/null || true
+  fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'echo "interrupted" >&2; exit 130' INT TERM
+
+# Runs the command given every 0.1 s until it succeeds, for up to 10 s.
+wait_until() {
+  for _ in $(seq 100); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "gave up waiting for: $*" >&2; return 1
+}
+
+say "bun $(bun --version), $(dist/ledgerd version | head -1), $(nproc) cores, client $client, temp dir $tmp"
+say "starting the hello-world: bun scripts/bench/hello.ts"
+bun scripts/bench/hello.ts >"$tmp/hello.out" &
+wait_until grep -q '^[0-9]' "$tmp/hello.out"
+hello_url="http://127.0.0.1:$(cat "$tmp/hello.out")"
+
+# Free ports are picked first (held together, so they differ) because --log-level warn hides the
+# "listening" line that --port 0 would report them in.
+free_ports() { bun -e 'const s = [0, 0].map(() => Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } }))
+  console.log(s.map((l) => l.port).join(" ")); for (const l of s) l.stop(true)'; }
+declare -A api admin pid_of
+for variant in $variants; do
+  read -r api_port admin_port <<<"$(free_ports)"
+  flags=(--host 127.0.0.1 --port "$api_port" --admin-host 127.0.0.1 --admin-port "$admin_port"
+    --data-dir "$tmp/data-$variant")
+  [ "$variant" = warn ] && flags+=(--log-level warn)
+  say "starting dist/ledgerd serve ${flags[*]} (stdout, the JSON log, to a file)"
+  dist/ledgerd serve "${flags[@]}" >"$tmp/ledgerd-$variant.log" 2>&1 &
+  pid_of[$variant]=$!
+  api[$variant]="http://127.0.0.1:$api_port" admin[$variant]="http://127.0.0.1:$admin_port"
+  wait_until curl -fsS "${admin[$variant]}/readyz" || { cat "$tmp/ledgerd-$variant.log"; exit 1; }
+  say "setup through ${api[$variant]}: $users users, $accounts_per_user USD accounts each, funded"
+  bun scripts/bench/setup.ts "${api[$variant]}" "$users" "$accounts_per_user" "$initial_deposit" \
+    "$tmp/accounts-$variant"
+done
+
+# --- load -----------------------------------------------------------------------------------------------
+# load <name> <url> <accounts file|-> <seconds> <mix>: runs the client, appends its RESULT line to $tmp/<name>.
+run=0
+load() {
+  run=$((run + 1))
+  if [ "$client" = wrk ]; then
+    wrk -t"$threads" -c"$connections" -d"$4s" --timeout 2s --latency -s scripts/bench/mixed.lua "$2" \
+      -- "$3" "run$run" "$5" >"$tmp/out" &
+  else
+    bun scripts/bench/autocannon.ts "$2" "$4" "$connections" "$3" "run$run" "$5" >"$tmp/out" &
+  fi
+  wait $!
+  grep '^RESULT' "$tmp/out" | sed "s/^RESULT/$1/" >>"$tmp/$1" || { cat "$tmp/out"; exit 1; }
+}
+targets=hello
+for variant in $variants; do targets+=" ledger-$variant"; done
+target_args() { # url, accounts file and mix of a target
+  case "$1" in
+    hello) echo "$hello_url - hello" ;;
+    ledger-*) echo "${api[${1#ledger-}]} $tmp/accounts-${1#ledger-} $mix" ;;
+  esac
+}
+say "$client: $threads threads, $connections connections, ${duration}s per run, ${warmup}s warm-up, $rounds rounds"
+for target in $targets; do
+  read -r url accounts target_mix <<<"$(target_args "$target")"
+  say "warm-up $target (${warmup}s, $target_mix)"
+  load "warmup-$target" "$url" "$accounts" "$warmup" "$target_mix"
+  sed 's/^/    /' "$tmp/warmup-$target"
+done
+# CPU time of a process so far, in clock ticks (user + system, all its threads).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+declare -A ticks_before
+for variant in $variants; do
+  curl -fsS "${admin[$variant]}/metrics" >"$tmp/metrics-before-$variant"
+  ticks_before[$variant]="$(cpu_ticks "${pid_of[$variant]}")"
+done
+for round in $(seq "$rounds"); do
+  for target in $targets; do
+    read -r url accounts target_mix <<<"$(target_args "$target")"
+    say "round $round: $target (${duration}s, $target_mix) against $url"
+    load "$target" "$url" "$accounts" "$duration" "$target_mix"
+    sed -n '/Latency Distribution/,/^Requests\/sec/p;/Socket errors/p' "$tmp/out" | sed 's/^/    /'
+    tail -1 "$tmp/$target" | sed 's/^/    /'
+  done
+done
+
+# --- report ---------------------------------------------------------------------------------------------
+field() { sed -n "s/.* $2=\([0-9.]*\).*/\1/p" "$tmp/$1"; }
+median() { field "$1" "$2" | sort -g | awk '{v[NR] = $1} END {print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2)}'; }
+verdict() { if awk "BEGIN {exit !($1)}"; then echo PASS; else echo FAIL; fi; }
+total() { field "$1" "$2" | awk '{s += $1} END {print s + 0}'; }
+
+hello_rps="$(median hello rps)"
+echo
+say "results: medians of $rounds runs of ${duration}s each (errors: totals over the runs)"
+printf '%-14s %10s %9s %9s %9s %12s %9s %9s %9s %9s\n' target 'req/s' 'p50 ms' 'p99 ms' 2xx \
+  insufficient 'other 4xx' 5xx socket timeout
+for target in $targets; do
+  printf '%-14s %10.0f %9.2f %9.2f %9d %12d %9d %9d %9d %9d\n' "$target" "$(median "$target" rps)" \
+    "$(median "$target" p50_ms)" "$(median "$target" p99_ms)" "$(total "$target" ok)" \
+    "$(total "$target" insufficient)" "$(($(total "$target" http4xx) + $(total "$target" other)))" \
+    "$(total "$target" http5xx)" "$(total "$target" socket)" "$(total "$target" timeout)"
+done
+echo
+for variant in $variants; do
+  rps="$(median "ledger-$variant" rps)" p99="$(median "ledger-$variant" p99_ms)"
+  printf 'ledger-%s (mix %s): %.0f / %.0f req/s = %.1f %% of the hello-world ceiling (target >= 25 %%): %s\n' \
+    "$variant" "$mix" "$rps" "$hello_rps" "$(awk "BEGIN {print 100 * $rps / $hello_rps}")" \
+    "$(verdict "$rps >= 0.25 * $hello_rps")"
+  printf 'ledger-%s (mix %s): p99 %.2f ms (target < 10 ms): %s\n' "$variant" "$mix" "$p99" "$(verdict "$p99 < 10")"
+  errors=$(($(total "ledger-$variant" http4xx) + $(total "ledger-$variant" http5xx) +
+    $(total "ledger-$variant" other) + $(total "ledger-$variant" socket) + $(total "ledger-$variant" timeout)))
+  [ "$errors" = 0 ] || echo "ledger-$variant: $errors errors (other 4xx, 5xx, socket, timeout): see the table"
+  # The server's own histograms over the measured rounds: the difference of two scrapes.
+  curl -fsS "${admin[$variant]}/metrics" >"$tmp/metrics-after-$variant"
+  awk -v v="ledger-$variant" '
+    { sign = FNR == NR ? -1 : 1 }
+    /^ledger_commit_batch_size_sum/ {bs += sign * $2} /^ledger_commit_batch_size_count/ {bc += sign * $2}
+    /^ledger_commit_duration_seconds_sum/ {ds += sign * $2}
+    END {
+      if (bc) printf "%s: %d group commits in the rounds, mean batch %.1f writes, mean commit %.2f ms\n",
+        v, bc, bs / bc, 1000 * ds / bc
+      else print v ": no group commits in the rounds"
+    }' "$tmp/metrics-before-$variant" "$tmp/metrics-after-$variant"
+  # Idle during the other targets' rounds, so this is its CPU use while under load.
+  awk -v v="ledger-$variant" -v t="$(($(cpu_ticks "${pid_of[$variant]}") - ticks_before[$variant]))" \
+    -v hz="$(getconf CLK_TCK)" -v s="$((rounds * duration))" \
+    'BEGIN {printf "%s: %.2f cores busy during its rounds (Bun runs JavaScript on one)\n", v, t / hz / s}'
+  echo "ledger-$variant: log written: $(wc -l <"$tmp/ledgerd-$variant.log") lines, $(du -h "$tmp/ledgerd-$variant.log" | cut -f1)"
+done
+
+# --- consistency ----------------------------------------------------------------------------------------
+echo
+consistent=true
+for variant in $variants; do
+  say "consistency of ledger-$variant through the API (balance = sum of postings over every page)"
+  bun scripts/bench/check.ts "${api[$variant]}" "$tmp/accounts-$variant" "$check_sample" || consistent=false
+  say "stopping ledger-$variant (SIGTERM) and waiting for exit 0"
+  kill -TERM "${pid_of[$variant]}"
+  rc=0 && wait "${pid_of[$variant]}" || rc=$?
+  [ "$rc" = 0 ] || { echo "ledgerd exited $rc"; tail -5 "$tmp/ledgerd-$variant.log"; consistent=false; }
+  say "dist/ledgerd verify --data-dir $tmp/data-$variant"
+  dist/ledgerd verify --data-dir "$tmp/data-$variant" || consistent=false
+done
+if [ "$consistent" = true ]; then say "consistency: PASS"; else say "consistency: FAIL"; exit 1; fi
