@@ -179,6 +179,34 @@ export function createLedger({ repository, commit, metrics }: LedgerDependencies
     transactionId: transaction.id,
   })
 
+  /**
+   * Deposits, withdrawals and transfers are one shape: debit `from` (guarded: a user account cannot go
+   * below zero), credit `to`, two postings. The user account the caller acted on is the viewpoint:
+   * the destination of a deposit, the source otherwise.
+   */
+  function move(
+    kind: 'deposit' | 'withdrawal' | 'transfer',
+    request: RequestInfo,
+    from: AccountIdentity,
+    to: AccountIdentity,
+    amount: number,
+    description: string | undefined,
+    now: string,
+  ) {
+    const fromAfter =
+      write.debit(from, amount) ??
+      (from.kind === 'user'
+        ? refuse('insufficient-funds', `The balance is below ${amount}.`)
+        : refuse('balance-limit'))
+    const toAfter = write.credit(to.id, amount) ?? refuse('balance-limit')
+    const transaction = post(kind, amount, from.currency, description, request.principal.userId, now, [
+      { accountId: from.id, amount: -amount, balanceAfter: fromAfter },
+      { accountId: to.id, amount, balanceAfter: toAfter },
+    ])
+    record(transaction)
+    return created(transaction, kind === 'deposit' ? to.id : from.id)
+  }
+
   return {
     execute,
 
@@ -218,48 +246,31 @@ export function createLedger({ repository, commit, metrics }: LedgerDependencies
     },
 
     deposit(request: RequestInfo, account: AccountIdentity, amount: number, description?: string) {
-      return execute(request, 'deposit', (now) => {
-        const external = write.externalAccount(account.currency, now)
-        const externalAfter = write.debit(external, amount) ?? refuse('balance-limit')
-        const after = write.credit(account.id, amount) ?? refuse('balance-limit')
-        const transaction = post(
+      return execute(request, 'deposit', (now) =>
+        move(
           'deposit',
+          request,
+          write.externalAccount(account.currency, now),
+          account,
           amount,
-          account.currency,
           description,
-          request.principal.userId,
           now,
-          [
-            { accountId: external.id, amount: -amount, balanceAfter: externalAfter },
-            { accountId: account.id, amount, balanceAfter: after },
-          ],
-        )
-        record(transaction)
-        return created(transaction, account.id)
-      })
+        ),
+      )
     },
 
     withdraw(request: RequestInfo, account: AccountIdentity, amount: number, description?: string) {
-      return execute(request, 'withdrawal', (now) => {
-        const after =
-          write.debit(account, amount) ?? refuse('insufficient-funds', `The balance is below ${amount}.`)
-        const external = write.externalAccount(account.currency, now)
-        const externalAfter = write.credit(external.id, amount) ?? refuse('balance-limit')
-        const transaction = post(
+      return execute(request, 'withdrawal', (now) =>
+        move(
           'withdrawal',
+          request,
+          account,
+          write.externalAccount(account.currency, now),
           amount,
-          account.currency,
           description,
-          request.principal.userId,
           now,
-          [
-            { accountId: account.id, amount: -amount, balanceAfter: after },
-            { accountId: external.id, amount, balanceAfter: externalAfter },
-          ],
-        )
-        record(transaction)
-        return created(transaction, account.id)
-      })
+        ),
+      )
     },
 
     transfer(
@@ -276,25 +287,9 @@ export function createLedger({ repository, commit, metrics }: LedgerDependencies
           `${from.currency} cannot move into a ${to.currency} account.`,
         )
       }
-      return execute(request, 'transfer', (now) => {
-        const fromAfter =
-          write.debit(from, amount) ?? refuse('insufficient-funds', `The balance is below ${amount}.`)
-        const toAfter = write.credit(to.id, amount) ?? refuse('balance-limit')
-        const transaction = post(
-          'transfer',
-          amount,
-          from.currency,
-          description,
-          request.principal.userId,
-          now,
-          [
-            { accountId: from.id, amount: -amount, balanceAfter: fromAfter },
-            { accountId: to.id, amount, balanceAfter: toAfter },
-          ],
-        )
-        record(transaction)
-        return created(transaction, from.id)
-      })
+      return execute(request, 'transfer', (now) =>
+        move('transfer', request, from, to, amount, description, now),
+      )
     },
 
     reverse(request: RequestInfo, original: Transaction) {
