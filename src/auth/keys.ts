@@ -1,13 +1,4 @@
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  linkSync,
-  openSync,
-  readFileSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import {
   calculateJwkThumbprint,
@@ -20,6 +11,7 @@ import {
   type JWK,
   type JWTVerifyGetKey,
 } from 'jose'
+import { createFileOnce } from '../files/create-once'
 
 export const signingAlgorithm = 'EdDSA'
 export const generatedKeyFileName = 'jwt-signing-key.jwk'
@@ -98,10 +90,8 @@ async function readPublicKeys(path: string): Promise<JWK[]> {
 }
 
 /**
- * The key in the data dir, created on first use with mode 0600 so a local user needs no setup. It is
- * written in full under a temporary name and then linked into place: link() fails if the name exists, so
- * two processes starting at once both end up with the key written first, and neither can read a file
- * another has created but not yet filled (creating the final name with O_EXCL left that window open).
+ * The key in the data dir, created on first use with mode 0600 so a local user needs no setup; two
+ * processes starting at once end up with one key (see createFileOnce).
  */
 async function generatedKey(dataDir: string): Promise<JWK> {
   const path = join(dataDir, generatedKeyFileName)
@@ -109,21 +99,7 @@ async function generatedKey(dataDir: string): Promise<JWK> {
     const { privateKey } = await generateKeyPair(signingAlgorithm, { crv: 'Ed25519', extractable: true })
     const jwk = await exportJWK(privateKey)
     const kid = await calculateJwkThumbprint({ kty: jwk.kty, crv: jwk.crv, x: jwk.x } as JWK)
-    const temporary = `${path}.${crypto.randomUUID()}.tmp`
-    const fd = openSync(temporary, 'wx', 0o600)
-    try {
-      writeSync(fd, `${JSON.stringify({ ...jwk, kid })}\n`)
-      fsyncSync(fd)
-    } finally {
-      closeSync(fd)
-    }
-    try {
-      linkSync(temporary, path)
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-    } finally {
-      unlinkSync(temporary)
-    }
+    createFileOnce(path, `${JSON.stringify({ ...jwk, kid })}\n`, 0o600)
   }
   return readPrivateKey(path)
 }

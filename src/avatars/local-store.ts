@@ -1,7 +1,8 @@
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto'
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { open, readFile, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
+import { createFileOnce } from '../files/create-once'
 import { HttpProblem } from '../http/problem'
 import { type AvatarContentType, avatarContentTypes } from './model'
 import { type AvatarStore, type AvatarUploadSpec, type PresignedUpload, uploadHeaders } from './store'
@@ -15,21 +16,12 @@ const keyBytes = 32
 const safeName = /^[A-Za-z0-9-]{1,64}$/
 const longestContentType = Math.max(...avatarContentTypes.map((type) => type.length))
 
-/**
- * The HMAC key for signed URLs: random, created once in the data dir with mode 0600. O_EXCL, as for the
- * JWT key: two processes starting at once both use whichever was written first.
- */
+/** The HMAC key for signed URLs: random, created once in the data dir with mode 0600. */
 export function loadUrlKey(dataDir: string): Buffer {
   const path = join(dataDir, urlKeyFileName)
   if (!existsSync(path)) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 })
-    try {
-      const fd = openSync(path, 'wx', 0o600)
-      writeSync(fd, randomBytes(keyBytes))
-      closeSync(fd)
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-    }
+    createFileOnce(path, randomBytes(keyBytes), 0o600)
   }
   const key = readFileSync(path)
   if (key.length !== keyBytes)
