@@ -9,7 +9,7 @@ import {
   ledgerClient,
   type Reply,
 } from '../support/ledger-client'
-import { type RunningLedgerd, runLedgerd, startLedgerd } from '../support/ledgerd-process'
+import { createAdmin, type RunningLedgerd, runLedgerd, startLedgerd } from '../support/ledgerd-process'
 
 // kill -9 in the middle of concurrent mixed writes, then a restart on the same data dir. A 2xx promises the
 // write is committed, so every acknowledged transaction must be there after the restart. A write that
@@ -73,19 +73,7 @@ test('kill -9 under mixed load: acknowledged writes survive, balances equal thei
     const users = await Promise.all(
       ['ann', 'bob', 'cat', 'dan'].map((name) => api.signUp(`${name}@example.com`)),
     )
-    const created = await runLedgerd([
-      'users',
-      'create',
-      '--email',
-      'root@example.com',
-      '--name',
-      'Root',
-      '--admin',
-      '--data-dir',
-      dataDir,
-    ])
-    expect(created.exitCode).toBe(0)
-    const generated = /^password: (\S+)$/m.exec(created.stdout)?.[1] as string
+    const generated = await createAdmin(dataDir, 'root@example.com')
     const adminToken = await api.login('root@example.com', generated)
     const admin: LedgerUser = { id: '', email: 'root@example.com', token: adminToken }
 

@@ -10,7 +10,7 @@ import {
   type Problem,
   type Reply,
 } from '../support/ledger-client'
-import { type RunningLedgerd, runLedgerd, startLedgerd } from '../support/ledgerd-process'
+import { createAdmin, type RunningLedgerd, runLedgerd, startLedgerd } from '../support/ledgerd-process'
 
 // The ledger API against the compiled binary, written from the API contract: concurrency, idempotency,
 // refused input, transfers, reversals, pagination, isolation between users, and metrics.
@@ -79,21 +79,9 @@ async function verify(dataDir: string) {
 }
 
 /** The first admin, made the way an operator does it: `ledgerd users create --admin` on the data dir. */
-async function createAdmin(target: RunningLedgerd, client: LedgerClient): Promise<LedgerUser> {
+async function signUpAdmin(target: RunningLedgerd, client: LedgerClient): Promise<LedgerUser> {
   const email = `root-${++userCount}@example.com`
-  const created = await runLedgerd([
-    'users',
-    'create',
-    '--email',
-    email,
-    '--name',
-    'Root',
-    '--admin',
-    '--data-dir',
-    target.dataDir,
-  ])
-  expect(created.exitCode).toBe(0)
-  const password = /^password: (\S+)$/m.exec(created.stdout)?.[1] as string
+  const password = await createAdmin(target.dataDir, email)
   const token = await client.login(email, password)
   const me = (await client.send<{ id: string }>('GET', '/v1/users/me', { token })).body
   return { id: me.id, email, token }
@@ -124,7 +112,7 @@ beforeAll(async () => {
   started.push(server)
   keptDataDirs.push(server.dataDir)
   api = ledgerClient(server.apiUrl)
-  admin = await createAdmin(server, api)
+  admin = await signUpAdmin(server, api)
 })
 
 afterAll(async () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { type RunningLedgerd, runLedgerd, startLedgerd } from '../support/ledgerd-process'
+import { createAdmin, type RunningLedgerd, startLedgerd } from '../support/ledgerd-process'
 
 // The users API and the login endpoint, against the compiled binary.
 
@@ -76,19 +76,7 @@ beforeAll(async () => {
   // from 127.0.0.1, so the default would throttle the timing test below. Throttling has its own servers.
   main = await start(['--login-max-failures', '1000'])
   // The first admin, made the way an operator does: `ledgerd users create --admin` on the data dir.
-  const created = await runLedgerd([
-    'users',
-    'create',
-    '--email',
-    'root@example.com',
-    '--name',
-    'Root',
-    '--admin',
-    '--data-dir',
-    main.server.dataDir,
-  ])
-  expect(created.exitCode).toBe(0)
-  const generated = /^password: (\S+)$/m.exec(created.stdout)?.[1] as string
+  const generated = await createAdmin(main.server.dataDir, 'root@example.com')
   passwordsSent.add(generated)
   adminToken = await main.tokenFor('root@example.com', generated)
 })

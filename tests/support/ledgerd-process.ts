@@ -179,3 +179,22 @@ export function imageSandbox(dataDir: string): string[] {
   ].join('\n')
   return ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', script, 'sh']
 }
+
+/** `ledgerd users create --admin` on the data dir, as an operator bootstraps; returns the printed password. */
+export async function createAdmin(dataDir: string, email: string): Promise<string> {
+  const created = await runLedgerd([
+    'users',
+    'create',
+    '--email',
+    email,
+    '--name',
+    'Root',
+    '--admin',
+    '--data-dir',
+    dataDir,
+  ])
+  if (created.exitCode !== 0) throw new Error(`users create failed: ${created.stderr}`)
+  const password = /^password: (\S+)$/m.exec(created.stdout)?.[1]
+  if (!password) throw new Error(`users create printed no password: ${created.stdout}`)
+  return password
+}
