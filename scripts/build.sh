@@ -31,7 +31,8 @@ mkdir -p "$(dirname "$outfile")"
 # Full --minify renames identifiers Elysia compiles handlers from, so only whitespace and syntax are
 # minified. NODE_ENV is inlined at build time. The binary must not read .env or bunfig.toml from
 # whatever directory it is started in.
-bun build src/main.ts \
+# The ledger's writer thread is a second entrypoint: the binary embeds it and `new Worker` finds it.
+bun build src/main.ts src/ledger/writer-worker.ts \
   --compile \
   --target="bun-$target" \
   --format=esm \

@@ -1,39 +1,13 @@
 import type { Principal } from '../auth/principal'
-import { HttpProblem, type ProblemType, problemBody } from '../http/problem'
+import { HttpProblem } from '../http/problem'
 import { currencyExponent } from './currencies'
-import type { GroupCommit } from './group-commit'
 import { InFlightKeys } from './idempotency'
+import type { Outcome, WriteJob } from './jobs'
 import type { LedgerMetrics } from './metrics'
-import type {
-  Account,
-  AccountIdentity,
-  LedgerRepository,
-  Posting,
-  Transaction,
-  TransactionKind,
-} from './repository'
-import { accountView, transactionView } from './views'
+import type { Account, AccountIdentity, LedgerRepository, Transaction } from './repository'
+import type { LedgerWriter } from './writer'
 
-/** What a mutation answers: stored with its Idempotency-Key and replayed byte for byte. */
-export interface Outcome {
-  status: number
-  /** JSON text, so a replay is the identical body. */
-  body: string
-  problem: boolean
-  replayed: boolean
-  location?: string
-}
-
-/** A business refusal inside a write (insufficient funds...): its writes are undone, the answer is kept. */
-class Refusal extends Error {
-  constructor(readonly problem: HttpProblem) {
-    super(problem.message)
-  }
-}
-
-const refuse = (type: ProblemType, detail?: string): never => {
-  throw new Refusal(new HttpProblem(type, detail))
-}
+export type { Outcome }
 
 export interface RequestInfo {
   principal: Principal
@@ -45,166 +19,42 @@ export interface RequestInfo {
 
 export interface LedgerDependencies {
   repository: LedgerRepository
-  commit: GroupCommit
+  writer: LedgerWriter
   metrics: LedgerMetrics
 }
 
-export function createLedger({ repository, commit, metrics }: LedgerDependencies) {
-  const { write } = repository
+export function createLedger({ repository, writer, metrics }: LedgerDependencies) {
   const inFlight = new InFlightKeys()
 
-  /** Runs a mutation as one group-commit job, with Stripe's idempotency semantics around it. */
-  async function execute(
-    request: RequestInfo,
-    kind: TransactionKind | 'account',
-    mutation: (now: string) => {
-      status: number
-      body: unknown
-      transactionId: string | null
-      location?: string
-    },
-  ): Promise<Outcome> {
+  /** Runs a write in the writer thread's next batch, guarding against the same key running twice. */
+  async function execute(request: RequestInfo, job: WriteJob): Promise<Outcome> {
     const ownerId = request.principal.userId
     const key = request.idempotencyKey
-    const replay = (stored: { fingerprint: string; status: number; response: string }): Outcome => {
-      if (stored.fingerprint !== request.fingerprint) {
-        throw new HttpProblem('idempotency-key-reused', 'Use a new key for a different request.')
-      }
-      metrics.replays.inc()
-      // The answer's headers are derived, not stored: an opened account's Location comes from its id.
-      const location =
-        kind === 'account' && stored.status === 201
-          ? `/v1/accounts/${(JSON.parse(stored.response) as { id: string }).id}`
-          : undefined
-      return {
-        status: stored.status,
-        body: stored.response,
-        problem: stored.status >= 400,
-        replayed: true,
-        location,
-      }
-    }
-    // A key's stored answer is looked up inside the batch only: a read outside a transaction costs several
-    // times more than the same read inside the one the batch holds open. The in-memory claim covers
+    // The key's stored answer is looked up by the job, inside the batch. The in-memory claim covers
     // concurrent requests with the same key in this process.
     if (key && !inFlight.claim(ownerId, key)) {
       throw new HttpProblem('idempotency-key-in-use', 'Retry when it has finished.')
     }
     try {
-      const outcome = await commit.submit((undo): Outcome => {
-        const stored = key ? write.storedResponse(ownerId, key) : undefined
-        if (stored) return replay(stored)
-        const now = new Date().toISOString()
-        let result: {
-          status: number
-          body: string
-          problem: boolean
-          transactionId: string | null
-          location?: string
-        }
-        try {
-          const done = mutation(now)
-          result = { ...done, body: JSON.stringify(done.body), problem: false }
-        } catch (error) {
-          if (!(error instanceof Refusal)) throw error
-          // Undo whatever the refused mutation wrote; its answer is still recorded below.
-          undo()
-          const body = problemBody(error.problem, request.path, request.requestId)
-          result = {
-            status: error.problem.status,
-            body: JSON.stringify(body),
-            problem: true,
-            transactionId: null,
-          }
-        }
-        if (key) {
-          write.storeResponse({
-            ownerId,
-            key,
-            fingerprint: request.fingerprint,
-            status: result.status,
-            response: result.body,
-            transactionId: result.transactionId,
-            now,
-          })
-        }
-        return {
-          status: result.status,
-          body: result.body,
-          problem: result.problem,
-          replayed: false,
-          location: result.location,
-        }
+      const outcome = await writer.write({
+        job,
+        ownerId,
+        idempotencyKey: key,
+        fingerprint: request.fingerprint,
+        path: request.path,
+        requestId: request.requestId,
       })
-      if (!outcome.replayed && kind !== 'account') {
-        metrics.transactions.inc({ kind, outcome: outcome.problem ? problemSlug(outcome.body) : 'committed' })
+      if (outcome.replayed) metrics.replays.inc()
+      else if (job.op !== 'open-account') {
+        metrics.transactions.inc({
+          kind: job.op,
+          outcome: outcome.problem ? problemSlug(outcome.body) : 'committed',
+        })
       }
       return outcome
     } finally {
       if (key) inFlight.release(ownerId, key)
     }
-  }
-
-  function post(
-    kind: TransactionKind,
-    amount: number,
-    currency: string,
-    description: string | undefined,
-    createdBy: string,
-    now: string,
-    legs: Posting[],
-  ) {
-    const transaction: Transaction = {
-      id: Bun.randomUUIDv7(),
-      kind,
-      amount,
-      currency,
-      description: description ?? null,
-      reversesId: null,
-      createdBy,
-      createdAt: now,
-      postings: legs,
-    }
-    return transaction
-  }
-
-  function record(transaction: Transaction) {
-    write.insertTransaction(transaction)
-    for (const posting of transaction.postings) write.insertPosting(transaction.id, posting)
-  }
-
-  const created = (transaction: Transaction, viewpoint: string) => ({
-    status: 201,
-    body: transactionView(transaction, viewpoint),
-    transactionId: transaction.id,
-  })
-
-  /**
-   * Deposits, withdrawals and transfers are one shape: debit `from` (guarded: a user account cannot go
-   * below zero), credit `to`, two postings. The user account the caller acted on is the viewpoint:
-   * the destination of a deposit, the source otherwise.
-   */
-  function move(
-    kind: 'deposit' | 'withdrawal' | 'transfer',
-    request: RequestInfo,
-    from: AccountIdentity,
-    to: AccountIdentity,
-    amount: number,
-    description: string | undefined,
-    now: string,
-  ) {
-    const fromAfter =
-      write.debit(from, amount) ??
-      (from.kind === 'user'
-        ? refuse('insufficient-funds', `The balance is below ${amount}.`)
-        : refuse('balance-limit'))
-    const toAfter = write.credit(to.id, amount) ?? refuse('balance-limit')
-    const transaction = post(kind, amount, from.currency, description, request.principal.userId, now, [
-      { accountId: from.id, amount: -amount, balanceAfter: fromAfter },
-      { accountId: to.id, amount, balanceAfter: toAfter },
-    ])
-    record(transaction)
-    return created(transaction, kind === 'deposit' ? to.id : from.id)
   }
 
   return {
@@ -229,48 +79,15 @@ export function createLedger({ repository, commit, metrics }: LedgerDependencies
     },
 
     openAccount(request: RequestInfo, currency: string) {
-      return execute(request, 'account', (now) => {
-        // Created with the currency's first account, so by the time money moves it is committed.
-        write.externalAccount(currency, now)
-        const account = write.insertAccount(
-          { id: Bun.randomUUIDv7(), ownerId: request.principal.userId, kind: 'user', currency },
-          now,
-        ) as Account
-        return {
-          status: 201,
-          body: accountView(account),
-          transactionId: null,
-          location: `/v1/accounts/${account.id}`,
-        }
-      })
+      return execute(request, { op: 'open-account', currency })
     },
 
     deposit(request: RequestInfo, account: AccountIdentity, amount: number, description?: string) {
-      return execute(request, 'deposit', (now) =>
-        move(
-          'deposit',
-          request,
-          write.externalAccount(account.currency, now),
-          account,
-          amount,
-          description,
-          now,
-        ),
-      )
+      return execute(request, { op: 'deposit', account, amount, description })
     },
 
     withdraw(request: RequestInfo, account: AccountIdentity, amount: number, description?: string) {
-      return execute(request, 'withdrawal', (now) =>
-        move(
-          'withdrawal',
-          request,
-          account,
-          write.externalAccount(account.currency, now),
-          amount,
-          description,
-          now,
-        ),
-      )
+      return execute(request, { op: 'withdrawal', account, amount, description })
     },
 
     transfer(
@@ -287,42 +104,11 @@ export function createLedger({ repository, commit, metrics }: LedgerDependencies
           `${from.currency} cannot move into a ${to.currency} account.`,
         )
       }
-      return execute(request, 'transfer', (now) =>
-        move('transfer', request, from, to, amount, description, now),
-      )
+      return execute(request, { op: 'transfer', from, to, amount, description })
     },
 
     reverse(request: RequestInfo, original: Transaction) {
-      // The reversing transaction is seen from the same account a reader of the original sees it from.
-      return execute(request, 'reversal', (now) => {
-        if (original.kind === 'reversal' || write.isReversed(original.id)) refuse('already-reversed')
-        const legs: Posting[] = original.postings.map((posting) => {
-          const account = write.account(posting.accountId) as Account
-          // Undo each leg: what was credited is debited back (guarded for user accounts) and vice versa.
-          const balanceAfter =
-            posting.amount > 0
-              ? (write.debit(account, posting.amount) ??
-                refuse('insufficient-funds', `Reversing would take account ${account.id} below zero.`))
-              : (write.credit(account.id, -posting.amount) ?? refuse('balance-limit'))
-          return { accountId: account.id, amount: -posting.amount, balanceAfter }
-        })
-        const transaction = {
-          ...post(
-            'reversal',
-            original.amount,
-            original.currency,
-            `Reversal of ${original.id}`,
-            request.principal.userId,
-            now,
-            legs,
-          ),
-          reversesId: original.id,
-        }
-        record(transaction)
-        const viewpoint =
-          legs.find((leg) => write.account(leg.accountId)?.kind === 'user')?.accountId ?? legs[0]?.accountId
-        return created(transaction, viewpoint as string)
-      })
+      return execute(request, { op: 'reversal', original })
     },
 
     /** A transfer may go to anyone's account, but not to a deleted user's, where the money would be stuck. */

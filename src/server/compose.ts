@@ -11,11 +11,11 @@ import { builtinVerifier, externalVerifier, type TokenVerifier } from '../auth/v
 import { avatarFilesPath, LocalAvatarStore, loadUrlKey } from '../avatars/local-store'
 import type { Config } from '../config/settings'
 import type { SqliteConnection } from '../db/sqlite'
-import { GroupCommit } from '../ledger/group-commit'
 import { createLedgerMetrics } from '../ledger/metrics'
 import { startIdempotencyPurge } from '../ledger/purge'
 import { sqliteLedgerRepository } from '../ledger/repository'
 import { createLedger } from '../ledger/service'
+import { startWriterThread } from '../ledger/writer'
 import type { Logger } from '../observability/logger'
 import { sqliteUsersRepository } from '../users/repository'
 
@@ -90,23 +90,17 @@ export async function composeApi(config: Config, db: SqliteConnection, logger: L
   const users = sqliteUsersRepository(db)
   const ledgerMetrics = createLedgerMetrics(registry)
   const repository = sqliteLedgerRepository(db)
-  const commit = new GroupCommit(db, {
+  const writer = await startWriterThread(config, {
     committed(batchSize, seconds) {
       ledgerMetrics.batchSize.observe(batchSize)
       ledgerMetrics.commitDuration.observe(seconds)
     },
-    failed(error) {
-      repository.write.forgetCached()
-      logger.error('ledger commit failed; the whole batch was rolled back', { error })
+    failed(message) {
+      logger.error('ledger commit failed; the whole batch was rolled back', { reason: message })
     },
   })
-  const ledger = createLedger({ repository, commit, metrics: ledgerMetrics })
-  const purge = startIdempotencyPurge({
-    repository,
-    commit,
-    retentionMs: config.idempotencyRetentionMs,
-    logger,
-  })
+  const ledger = createLedger({ repository, writer, metrics: ledgerMetrics })
+  const purge = startIdempotencyPurge({ writer, retentionMs: config.idempotencyRetentionMs, logger })
   const { verify, tokens, adminRole } = await tokenSetup(config, users)
   const authenticate = createAuthenticator({
     verify: cachedVerifier(verify, config.tokenCacheSize),
@@ -133,5 +127,9 @@ export async function composeApi(config: Config, db: SqliteConnection, logger: L
   // Signed avatar uploads are checked against the exact length that was signed, which may pass --body-limit.
   const ownsBodyLimit = (pathname: string) =>
     avatars.files !== undefined && pathname.startsWith(`${avatarFilesPath}/`)
-  return { app, ownsBodyLimit, close: () => clearInterval(purge) }
+  const close = async () => {
+    clearInterval(purge)
+    await writer.close()
+  }
+  return { app, ownsBodyLimit, close }
 }

@@ -58,8 +58,7 @@ export async function inProcessLedgerd(settings: Record<string, string> = {}): P
       )
     },
     dispose() {
-      close()
-      db.close()
+      void close().finally(() => db.close())
       rmSync(dataDir, { recursive: true, force: true })
     },
   }

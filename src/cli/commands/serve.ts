@@ -10,7 +10,7 @@ import { instrument } from '../../http/handler'
 import { createLogger } from '../../observability/logger'
 import { createMetrics } from '../../observability/metrics'
 import { composeApi } from '../../server/compose'
-import { listen } from '../../server/listen'
+import { type Listeners, listen } from '../../server/listen'
 import { shutdownGracefully } from '../../server/shutdown'
 import { onShutdownSignal } from '../../server/signals'
 import { commit, version } from '../../version'
@@ -55,16 +55,24 @@ export async function serveCommand(argv: readonly string[], io: CommandIO): Prom
   const metrics = createMetrics()
   const readiness = new ReadinessProbe(sqliteHealthRepository(db), expectedSchemaVersion)
   const { app, ownsBodyLimit, close } = await composeApi(config, db, logger, metrics.registry)
-  const listeners = listen(config, {
-    api: instrument((request) => app.handle(request), {
-      logger,
-      metrics,
-      bodyLimitBytes: config.bodyLimitBytes,
-      forwardedForHops: config.forwardedForHops,
-      ownsBodyLimit,
-    }),
-    admin: createAdminHandler({ readiness, metrics }),
-  })
+  let listeners: Listeners
+  try {
+    listeners = listen(config, {
+      api: instrument((request) => app.handle(request), {
+        logger,
+        metrics,
+        bodyLimitBytes: config.bodyLimitBytes,
+        forwardedForHops: config.forwardedForHops,
+        ownsBodyLimit,
+      }),
+      admin: createAdminHandler({ readiness, metrics }),
+    })
+  } catch (error) {
+    // The writer thread would keep the process alive: stop it before reporting the failure.
+    await close()
+    db.close()
+    throw error
+  }
   logger.announce('listening', {
     version,
     commit,
@@ -79,8 +87,8 @@ export async function serveCommand(argv: readonly string[], io: CommandIO): Prom
   await shutdownGracefully({
     listeners,
     startDraining: () => readiness.startDraining(),
-    close: () => {
-      close()
+    close: async () => {
+      await close()
       db.close()
     },
     delayMs: config.shutdownDelayMs,

@@ -1,0 +1,6 @@
+/**
+ * Where the ledger's writer thread is. This file sits at the root of src/ on purpose: in a compiled binary
+ * `import.meta.url` is the bundle root (the entrypoints' common folder, src/), while from source it is
+ * this file; only at the root do the two agree. scripts/build.sh passes the worker as an entrypoint.
+ */
+export const writerThreadUrl = new URL('./ledger/writer-worker.ts', import.meta.url).href
