@@ -119,10 +119,26 @@ describe('graceful shutdown of the binary', () => {
 })
 
 describe.each(['bun-sqlite', 'better-sqlite3'])('the binary with --db-driver %s', (driver) => {
-  test('starts, migrates and answers ready', async () => {
+  test('starts, migrates, answers ready, and commits ledger writes from its writer thread', async () => {
     const server = await startLedgerd({ args: ['--db-driver', driver] })
     expect((await fetch(`${server.adminUrl}/readyz`)).status).toBe(200)
     expect(server.logs.find((l) => l.msg === 'listening')?.dbDriver).toBe(driver)
+    const post = async (path: string, body: unknown, token?: string) => {
+      const headers: Record<string, string> = { 'content-type': 'application/json' }
+      if (token) headers.authorization = `Bearer ${token}`
+      const response = await fetch(`${server.apiUrl}${path}`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(body),
+      })
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> }
+    }
+    const credentials = { email: `${driver}@example.com`, password: 'a long enough password' }
+    await post('/v1/users', { ...credentials, name: driver })
+    const token = (await post('/v1/auth/token', credentials)).body.access_token as string
+    const account = (await post('/v1/accounts', { currency: 'EUR' }, token)).body.id as string
+    const deposit = await post(`/v1/accounts/${account}/deposits`, { amount: 250 }, token)
+    expect(deposit).toMatchObject({ status: 201, body: { balanceAfter: 250 } })
     expect(await server.stop()).toBe(0)
   })
 })
