@@ -6,7 +6,10 @@ import type { FromWriter, ItemResult, ToWriter, WorkItem } from './writer-protoc
 
 export interface CommitObserver {
   committed(batchSize: number, seconds: number): void
+  /** A batch failed to commit; the writer goes on with the next one. */
   failed(message: string): void
+  /** The writer thread itself died: no write can succeed any more. */
+  died(message: string): void
 }
 
 /** The ledger's only writer. Every write is durable (committed and fsynced) when its promise resolves. */
@@ -34,6 +37,7 @@ export async function startWriterThread(
   let inFlight = false
   let nextSeq = 0
   let lifecycle: ((message: FromWriter) => void) | undefined
+  let dead: Error | undefined
 
   const flush = () => {
     if (inFlight || queue.length === 0) return
@@ -67,6 +71,7 @@ export async function startWriterThread(
 
   const call = (item: Omit<WorkItem, 'seq'>) =>
     new Promise<ItemResult>((resolve, reject) => {
+      if (dead) return reject(dead)
       const seq = nextSeq++
       pending.set(seq, { resolve, reject })
       queue.push({ ...item, seq } as WorkItem)
@@ -74,12 +79,12 @@ export async function startWriterThread(
     })
 
   worker.onerror = (event) => {
-    // The thread could not start or crashed: fail every waiting write rather than hang them.
-    const error = new Error(`the ledger writer thread failed: ${event.message}`)
-    observer.failed(event.message)
-    for (const { reject } of pending.values()) reject(error)
+    // The thread could not start or crashed: fail every waiting and every later write rather than hang.
+    dead = new Error(`the ledger writer thread died: ${event.message}`)
+    for (const { reject } of pending.values()) reject(dead)
     pending.clear()
     lifecycle?.({ type: 'open-failed', message: event.message })
+    observer.died(event.message)
   }
 
   const next = (message: ToWriter) =>

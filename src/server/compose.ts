@@ -98,6 +98,12 @@ export async function composeApi(config: Config, db: SqliteConnection, logger: L
     failed(message) {
       logger.error('ledger commit failed; the whole batch was rolled back', { reason: message })
     },
+    died(message) {
+      // Crash-only: a ledgerd that cannot write must not go on answering reads as if healthy. Exit and
+      // let the supervisor (Kubernetes, systemd) start a fresh process.
+      logger.error('ledger writer thread died; exiting', { reason: message })
+      process.exit(1)
+    },
   })
   const ledger = createLedger({ repository, writer, metrics: ledgerMetrics })
   const purge = startIdempotencyPurge({ writer, retentionMs: config.idempotencyRetentionMs, logger })
