@@ -1,5 +1,5 @@
 import { HttpProblem, type ProblemType, problemBody } from '../http/problem'
-import type { Undo } from './group-commit'
+import type { Undo } from './batch-committer'
 import type { Account, AccountIdentity, LedgerRepository, Posting, Transaction } from './repository'
 import { accountView, transactionView } from './views'
 

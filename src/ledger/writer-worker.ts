@@ -1,7 +1,7 @@
 import { openDatabase } from '../db/open'
 import type { SqliteConnection } from '../db/sqlite'
 import { HttpProblem } from '../http/problem'
-import { BatchCommitter } from './group-commit'
+import { BatchCommitter } from './batch-committer'
 import { runJob } from './jobs'
 import { type LedgerRepository, sqliteLedgerRepository } from './repository'
 import type { FromWriter, ItemResult, JobError, ToWriter } from './writer-protocol'
