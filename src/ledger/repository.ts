@@ -245,9 +245,6 @@ export function sqliteLedgerRepository(db: SqliteConnection) {
         transaction: transactionWithPostings(row.transactionId) as Transaction,
       }))
     },
-    storedResponse(ownerId: string, key: string) {
-      return storedResponse.get({ ownerId, key }) as StoredResponse | undefined
-    },
     purgeResponses(before: string) {
       return purgeResponses.all({ before }).length
     },

@@ -1,6 +1,5 @@
 import type { Principal } from '../auth/principal'
 import { HttpProblem } from '../http/problem'
-import { currencyExponent } from './currencies'
 import { InFlightKeys } from './idempotency'
 import type { Outcome, WriteJob } from './jobs'
 import type { LedgerMetrics } from './metrics'
@@ -145,8 +144,6 @@ export function createLedger({ repository, writer, metrics }: LedgerDependencies
       if (principal.isAdmin && firstUserAccount) return { transaction, viewpoint: firstUserAccount }
       throw new HttpProblem('not-found', 'No such transaction.')
     },
-
-    exponentOf: currencyExponent,
   }
 }
 
