@@ -1,5 +1,3 @@
-import { and, asc, desc, eq, gt, gte, isNull, lt, lte, sql } from 'drizzle-orm'
-import { accounts, idempotencyKeys, postings, transactions, users } from '../db/schema'
 import type { SqliteConnection } from '../db/sqlite'
 
 export const maxAmount = Number.MAX_SAFE_INTEGER
@@ -42,162 +40,69 @@ export interface StoredResponse {
   response: string
 }
 
-const accountColumns = {
-  id: accounts.id,
-  ownerId: accounts.ownerId,
-  kind: accounts.kind,
-  currency: accounts.currency,
-  balance: accounts.balance,
-  createdAt: accounts.createdAt,
-}
-
-const transactionColumns = {
-  id: transactions.id,
-  kind: transactions.kind,
-  amount: transactions.amount,
-  currency: transactions.currency,
-  description: transactions.description,
-  reversesId: transactions.reversesId,
-  createdBy: transactions.createdBy,
-  createdAt: transactions.createdAt,
-}
+const accountColumns = 'id, owner_id AS ownerId, kind, currency, balance, created_at AS createdAt'
+const transactionColumns =
+  'id, kind, amount, currency, description, reverses_id AS reversesId, created_by AS createdBy, created_at AS createdAt'
 
 /**
- * All ledger SQL, prepared once. Reads are async (the seam for another database); the write methods are
- * synchronous because they run inside a group-commit batch, which must not yield mid-transaction.
+ * All ledger SQL, prepared once, as plain SQL with positional parameters: this is the hot path, and
+ * drizzle's per-call placeholder and row mapping cost about a sixth of a write. Reads are async (the
+ * seam for another database); the write methods are synchronous because they run inside a group-commit
+ * batch, which must not yield mid-transaction.
  */
 export function sqliteLedgerRepository(db: SqliteConnection) {
-  const { orm } = db
-  const p = sql.placeholder
-
-  const accountById = orm
-    .select(accountColumns)
-    .from(accounts)
-    .where(eq(accounts.id, p('id')))
-    .prepare()
-  const liveUserAccount = orm
-    .select(accountColumns)
-    .from(accounts)
-    .innerJoin(users, eq(users.id, accounts.ownerId))
-    .where(and(eq(accounts.id, p('id')), isNull(users.deletedAt)))
-    .prepare()
-  const accountsOfOwner = orm
-    .select(accountColumns)
-    .from(accounts)
-    .where(and(eq(accounts.ownerId, p('ownerId')), gt(accounts.id, p('after'))))
-    .orderBy(asc(accounts.id))
-    .limit(p('limit'))
-    .prepare()
-  const externalAccount = orm
-    .select(accountColumns)
-    .from(accounts)
-    .where(and(eq(accounts.currency, p('currency')), isNull(accounts.ownerId)))
-    .prepare()
-  const insertAccount = orm
-    .insert(accounts)
-    .values({
-      id: p('id'),
-      ownerId: p('ownerId'),
-      kind: p('kind'),
-      currency: p('currency'),
-      balance: 0,
-      createdAt: p('now'),
-    })
-    .onConflictDoNothing()
-    .returning(accountColumns)
-    .prepare()
+  const accountById = db.statement(`SELECT ${accountColumns} FROM accounts WHERE id = ?`)
+  const liveUserAccount = db.statement(
+    `SELECT accounts.id, owner_id AS ownerId, kind, currency, balance, accounts.created_at AS createdAt
+     FROM accounts JOIN users ON users.id = accounts.owner_id
+     WHERE accounts.id = ? AND users.deleted_at IS NULL`,
+  )
+  const accountsOfOwner = db.statement(
+    `SELECT ${accountColumns} FROM accounts WHERE owner_id = ? AND id > ? ORDER BY id LIMIT ?`,
+  )
+  const externalAccount = db.statement(
+    `SELECT ${accountColumns} FROM accounts WHERE currency = ? AND owner_id IS NULL`,
+  )
+  const insertAccount = db.statement(
+    `INSERT INTO accounts (id, owner_id, kind, currency, balance, created_at) VALUES (?, ?, ?, ?, 0, ?)
+     ON CONFLICT DO NOTHING RETURNING ${accountColumns}`,
+  )
   // The guards are conditions of the UPDATE itself, never a read followed by a write: two withdrawals
-  // cannot both see the same balance.
-  const debitNotBelowZero = orm
-    .update(accounts)
-    .set({ balance: sql`${accounts.balance} - ${p('amount')}` })
-    .where(and(eq(accounts.id, p('id')), gte(accounts.balance, p('amount'))))
-    .returning({ balance: accounts.balance })
-    .prepare()
-  const debitExternal = orm
-    .update(accounts)
-    .set({ balance: sql`${accounts.balance} - ${p('amount')}` })
-    .where(and(eq(accounts.id, p('id')), gte(accounts.balance, sql`${p('amount')} - ${maxAmount}`)))
-    .returning({ balance: accounts.balance })
-    .prepare()
-  // Balances stay within 2^53-1 so they are exact as JSON numbers.
-  const credit = orm
-    .update(accounts)
-    .set({ balance: sql`${accounts.balance} + ${p('amount')}` })
-    .where(and(eq(accounts.id, p('id')), lte(accounts.balance, sql`${maxAmount} - ${p('amount')}`)))
-    .returning({ balance: accounts.balance })
-    .prepare()
-  const insertTransaction = orm
-    .insert(transactions)
-    .values({
-      id: p('id'),
-      kind: p('kind'),
-      amount: p('amount'),
-      currency: p('currency'),
-      description: p('description'),
-      reversesId: p('reversesId'),
-      createdBy: p('createdBy'),
-      createdAt: p('now'),
-    })
-    .prepare()
-  const insertPosting = orm
-    .insert(postings)
-    .values({
-      transactionId: p('transactionId'),
-      accountId: p('accountId'),
-      amount: p('amount'),
-      balanceAfter: p('balanceAfter'),
-    })
-    .prepare()
-  const transactionById = orm
-    .select(transactionColumns)
-    .from(transactions)
-    .where(eq(transactions.id, p('id')))
-    .prepare()
-  const reversalOf = orm
-    .select({ id: transactions.id })
-    .from(transactions)
-    .where(eq(transactions.reversesId, p('id')))
-    .prepare()
-  const postingsOf = orm
-    .select({ accountId: postings.accountId, amount: postings.amount, balanceAfter: postings.balanceAfter })
-    .from(postings)
-    .where(eq(postings.transactionId, p('id')))
-    .orderBy(asc(postings.id))
-    .prepare()
-  const historyPage = orm
-    .select({ postingId: postings.id, transactionId: postings.transactionId })
-    .from(postings)
-    .where(and(eq(postings.accountId, p('accountId')), lt(postings.id, p('before'))))
-    .orderBy(desc(postings.id))
-    .limit(p('limit'))
-    .prepare()
-  const storedResponse = orm
-    .select({
-      fingerprint: idempotencyKeys.fingerprint,
-      status: idempotencyKeys.status,
-      response: idempotencyKeys.response,
-    })
-    .from(idempotencyKeys)
-    .where(and(eq(idempotencyKeys.ownerId, p('ownerId')), eq(idempotencyKeys.key, p('key'))))
-    .prepare()
-  const storeResponse = orm
-    .insert(idempotencyKeys)
-    .values({
-      ownerId: p('ownerId'),
-      key: p('key'),
-      fingerprint: p('fingerprint'),
-      status: p('status'),
-      response: p('response'),
-      transactionId: p('transactionId'),
-      createdAt: p('now'),
-    })
-    .prepare()
-  const purgeResponses = orm
-    .delete(idempotencyKeys)
-    .where(lt(idempotencyKeys.createdAt, p('before')))
-    .returning({ key: idempotencyKeys.key })
-    .prepare()
+  // cannot both see the same balance. Balances stay within 2^53-1 so they are exact as JSON numbers.
+  const debitNotBelowZero = db.statement(
+    'UPDATE accounts SET balance = balance - ? WHERE id = ? AND balance >= ? RETURNING balance',
+  )
+  const debitExternal = db.statement(
+    `UPDATE accounts SET balance = balance - ? WHERE id = ? AND balance >= ? - ${maxAmount} RETURNING balance`,
+  )
+  const credit = db.statement(
+    `UPDATE accounts SET balance = balance + ? WHERE id = ? AND balance <= ${maxAmount} - ? RETURNING balance`,
+  )
+  const insertTransaction = db.statement(
+    `INSERT INTO transactions (id, kind, amount, currency, description, reverses_id, created_by, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  )
+  const insertPosting = db.statement(
+    'INSERT INTO postings (transaction_id, account_id, amount, balance_after) VALUES (?, ?, ?, ?)',
+  )
+  const transactionById = db.statement(`SELECT ${transactionColumns} FROM transactions WHERE id = ?`)
+  const reversalOf = db.statement('SELECT id FROM transactions WHERE reverses_id = ?')
+  const postingsOf = db.statement(
+    `SELECT account_id AS accountId, amount, balance_after AS balanceAfter FROM postings
+     WHERE transaction_id = ? ORDER BY id`,
+  )
+  const historyPage = db.statement(
+    `SELECT id AS postingId, transaction_id AS transactionId FROM postings
+     WHERE account_id = ? AND id < ? ORDER BY id DESC LIMIT ?`,
+  )
+  const storedResponse = db.statement(
+    'SELECT fingerprint, status, response FROM idempotency_keys WHERE owner_id = ? AND key = ?',
+  )
+  const storeResponse = db.statement(
+    `INSERT INTO idempotency_keys (owner_id, key, fingerprint, status, response, transaction_id, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  )
+  const purgeResponses = db.statement('DELETE FROM idempotency_keys WHERE created_at < ? RETURNING key')
 
   // An account's owner, kind and currency never change and accounts are never deleted, so they are cached
   // (bounded); every deposit and withdrawal checks ownership, and a read outside a transaction is costly.
@@ -209,18 +114,18 @@ export function sqliteLedgerRepository(db: SqliteConnection) {
   const externalAccounts = new Map<string, Account>()
 
   const transactionWithPostings = (id: string): Transaction | undefined => {
-    const row = transactionById.get({ id }) as Omit<Transaction, 'postings'> | undefined
-    return row && { ...row, postings: postingsOf.all({ id }) as Posting[] }
+    const row = transactionById.get<Omit<Transaction, 'postings'>>(id)
+    return row && { ...row, postings: postingsOf.all<Posting>(id) }
   }
 
   return {
     async findAccount(id: string) {
-      return accountById.get({ id }) as Account | undefined
+      return accountById.get<Account>(id)
     },
     async accountIdentity(id: string): Promise<AccountIdentity | undefined> {
       const cached = identities.get(id)
       if (cached) return cached
-      const row = accountById.get({ id }) as Account | undefined
+      const row = accountById.get<Account>(id)
       if (!row) return undefined
       const identity = { id: row.id, ownerId: row.ownerId, kind: row.kind, currency: row.currency }
       if (identities.size >= maxIdentities) identities.delete(identities.keys().next().value as string)
@@ -229,41 +134,45 @@ export function sqliteLedgerRepository(db: SqliteConnection) {
     },
     /** A user account whose owner has not been deleted. */
     async findLiveUserAccount(id: string) {
-      return liveUserAccount.get({ id }) as Account | undefined
+      return liveUserAccount.get<Account>(id)
     },
     async listAccounts(ownerId: string, after: string | undefined, limit: number) {
-      return accountsOfOwner.all({ ownerId, after: after ?? '', limit }) as Account[]
+      return accountsOfOwner.all<Account>(ownerId, after ?? '', limit)
     },
     async findTransaction(id: string) {
       return transactionWithPostings(id)
     },
     /** An account's transactions, newest first, before the given posting id (keyset, stable under inserts). */
     async history(accountId: string, beforePostingId: number | undefined, limit: number) {
-      const page = historyPage.all({ accountId, before: beforePostingId ?? Number.MAX_SAFE_INTEGER, limit })
+      const page = historyPage.all<{ postingId: number; transactionId: string }>(
+        accountId,
+        beforePostingId ?? Number.MAX_SAFE_INTEGER,
+        limit,
+      )
       return page.map((row) => ({
         postingId: row.postingId,
         transaction: transactionWithPostings(row.transactionId) as Transaction,
       }))
     },
     purgeResponses(before: string) {
-      return purgeResponses.all({ before }).length
+      return purgeResponses.all(before).length
     },
 
     // Writes: call only inside a GroupCommit job.
     write: {
       insertAccount(account: Omit<Account, 'balance' | 'createdAt'>, now: string) {
-        return insertAccount.get({ ...account, now }) as Account | undefined
+        return insertAccount.get<Account>(account.id, account.ownerId, account.kind, account.currency, now)
       },
       externalAccount(currency: string, now: string): Account {
         const cached = externalAccounts.get(currency)
         if (cached) return cached
-        const existing = externalAccount.get({ currency }) as Account | undefined
+        const existing = externalAccount.get<Account>(currency)
         if (existing) {
           externalAccounts.set(currency, existing)
           return existing
         }
-        insertAccount.get({ id: Bun.randomUUIDv7(), ownerId: null, kind: 'external', currency, now })
-        return externalAccount.get({ currency }) as Account
+        insertAccount.get(Bun.randomUUIDv7(), null, 'external', currency, now)
+        return externalAccount.get<Account>(currency) as Account
       },
       forgetCached() {
         externalAccounts.clear()
@@ -271,32 +180,49 @@ export function sqliteLedgerRepository(db: SqliteConnection) {
       /** New balance, or undefined if the debit would take a user account below zero. */
       debit(account: Pick<AccountIdentity, 'id' | 'kind'>, amount: number) {
         const guard = account.kind === 'external' ? debitExternal : debitNotBelowZero
-        return (guard.get({ id: account.id, amount }) as { balance: number } | undefined)?.balance
+        return guard.get<{ balance: number }>(amount, account.id, amount)?.balance
       },
       /** New balance, or undefined if it would pass 2^53-1. */
       credit(accountId: string, amount: number) {
-        return (credit.get({ id: accountId, amount }) as { balance: number } | undefined)?.balance
+        return credit.get<{ balance: number }>(amount, accountId, amount)?.balance
       },
       insertTransaction(transaction: Omit<Transaction, 'postings'>) {
-        insertTransaction.run({ ...transaction, now: transaction.createdAt })
+        insertTransaction.run(
+          transaction.id,
+          transaction.kind,
+          transaction.amount,
+          transaction.currency,
+          transaction.description,
+          transaction.reversesId,
+          transaction.createdBy,
+          transaction.createdAt,
+        )
       },
       insertPosting(transactionId: string, posting: Posting) {
-        insertPosting.run({ transactionId, ...posting })
+        insertPosting.run(transactionId, posting.accountId, posting.amount, posting.balanceAfter)
       },
       account(id: string) {
-        return accountById.get({ id }) as Account | undefined
+        return accountById.get<Account>(id)
       },
       isReversed(transactionId: string) {
-        return reversalOf.get({ id: transactionId }) !== undefined
+        return reversalOf.get(transactionId) !== undefined
       },
       transaction: transactionWithPostings,
       storedResponse(ownerId: string, key: string) {
-        return storedResponse.get({ ownerId, key }) as StoredResponse | undefined
+        return storedResponse.get<StoredResponse>(ownerId, key)
       },
       storeResponse(
         entry: { ownerId: string; key: string; transactionId: string | null; now: string } & StoredResponse,
       ) {
-        storeResponse.run({ ...entry })
+        storeResponse.run(
+          entry.ownerId,
+          entry.key,
+          entry.fingerprint,
+          entry.status,
+          entry.response,
+          entry.transactionId,
+          entry.now,
+        )
       },
     },
   }

@@ -15,6 +15,14 @@ export function openBunSqlite(path: string, options: SqliteOptions): SqliteConne
       const statement = db.prepare(sql)
       return () => void statement.run()
     },
+    statement: (sql) => {
+      const statement = db.prepare(sql)
+      return {
+        run: (...params) => void statement.run(...params),
+        get: (...params) => (statement.get(...params) ?? undefined) as never,
+        all: (...params) => statement.all(...params) as never,
+      }
+    },
     immediate: (fn) => db.transaction(fn).immediate(),
     close: () => db.close(),
   }
