@@ -15,7 +15,7 @@ let db: SqliteConnection | undefined
 let repository: LedgerRepository | undefined
 let committer: BatchCommitter | undefined
 
-const send = (message: FromWriter) => self.postMessage(message)
+const send = (message: FromWriter) => self.postMessage(JSON.stringify(message))
 
 function asJobError(error: unknown): JobError {
   if (error instanceof HttpProblem)
@@ -23,8 +23,8 @@ function asJobError(error: unknown): JobError {
   return { message: error instanceof Error ? error.message : String(error) }
 }
 
-self.onmessage = async (event: MessageEvent<ToWriter>) => {
-  const message = event.data
+self.onmessage = async (event: MessageEvent<string>) => {
+  const message = JSON.parse(event.data) as ToWriter
   if (message.type === 'open') {
     try {
       db = await openDatabase(message.config)

@@ -39,16 +39,18 @@ export async function startWriterThread(
   let lifecycle: ((message: FromWriter) => void) | undefined
   let dead: Error | undefined
 
+  const post = (message: ToWriter) => worker.postMessage(JSON.stringify(message))
+
   const flush = () => {
     if (inFlight || queue.length === 0) return
     inFlight = true
     const items = queue
     queue = []
-    worker.postMessage({ type: 'batch', items } satisfies ToWriter)
+    post({ type: 'batch', items })
   }
 
-  worker.onmessage = (event: MessageEvent<FromWriter>) => {
-    const message = event.data
+  worker.onmessage = (event: MessageEvent<string>) => {
+    const message = JSON.parse(event.data) as FromWriter
     if (message.type === 'batch') {
       observer.committed(message.size, message.seconds)
       for (const result of message.results) {
@@ -90,7 +92,7 @@ export async function startWriterThread(
   const next = (message: ToWriter) =>
     new Promise<FromWriter>((resolve) => {
       lifecycle = resolve
-      worker.postMessage(message)
+      post(message)
     })
 
   const opened = await next({ type: 'open', config })
