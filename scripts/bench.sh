@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # The ledger benchmark: a fixed mixed load (70 % deposits, 20 % withdrawals, 10 % balance reads) from wrk
-# against dist/ledgerd on 127.0.0.1, next to a bare Bun.serve hello-world as the ceiling, run alternately
-# and reported as medians. Then checks consistency through the API and with `ledgerd verify`.
+# against dist/ledgerd on 127.0.0.1, next to a bare Bun.serve hello-world as the ceiling and the writer
+# thread driven directly (no HTTP) as the write path's own ceiling, run alternately and reported as
+# medians. Then checks consistency through the API and with `ledgerd verify`.
 # A measurement, not a test: exits 0 whether the targets are met or not, 1 only if consistency fails.
 #
 # Usage: scripts/bench.sh [--duration S] [--warmup S] [--rounds N] [--mix MIX] [--with-warn-log]
-#                         [--check-sample N]
-#   --duration 20, --warmup 5, --rounds 2 (hello, ledger, hello, ledger)
+#                         [--check-sample N] [--no-writer-ceiling]
+#   --duration 20, --warmup 5, --rounds 2 (hello, ledger, writer-only, hello, ledger, writer-only)
 #   --mix mixed|deposits|withdrawals|reads   (for profiling; targets are for mixed)
 #   --with-warn-log   also run a second ledgerd with --log-level warn (no access log) in each round
 #   --check-sample N  walk the transactions of N random accounts per server instead of all
+#   --no-writer-ceiling  skip the writer-only runs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-duration=20 warmup=5 rounds=2 mix=mixed variants=default check_sample=
+duration=20 warmup=5 rounds=2 mix=mixed variants=default check_sample= writer_ceiling=true
 users=16 accounts_per_user=4 initial_deposit=1000000 connections=64 threads=2
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -23,7 +25,8 @@ while [ $# -gt 0 ]; do
     --mix) mix="$2"; shift ;;
     --with-warn-log) variants="default warn" ;;
     --check-sample) check_sample="$2"; shift ;;
-    *) sed -n '7,12s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+    --no-writer-ceiling) writer_ceiling=false ;;
+    *) sed -n '8,14s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
   esac
   shift
 done
@@ -109,7 +112,11 @@ done
 run=0
 load() {
   run=$((run + 1))
-  if [ "$client" = wrk ]; then
+  if [ "$2" = writer ]; then
+    # More callers than the load's 64 connections: bigger batches, so a more generous ceiling.
+    bun scripts/bench/writer-ceiling.ts "$tmp/writer-$run" "$4" "$writer_callers" "$((users * accounts_per_user))" \
+      >"$tmp/out" &
+  elif [ "$client" = wrk ]; then
     wrk -t"$threads" -c"$connections" -d"$4s" --timeout 2s --latency -s scripts/bench/mixed.lua "$2" \
       -- "$3" "run$run" "$5" >"$tmp/out" &
   else
@@ -120,14 +127,18 @@ load() {
 }
 targets=hello
 for variant in $variants; do targets+=" ledger-$variant"; done
+writer_callers=256
+[ "$writer_ceiling" = true ] && targets+=" writer-only"
 target_args() { # url, accounts file and mix of a target
   case "$1" in
     hello) echo "$hello_url - hello" ;;
+    writer-only) echo "writer - writes" ;;
     ledger-*) echo "${api[${1#ledger-}]} $tmp/accounts-${1#ledger-} $mix" ;;
   esac
 }
 say "$client: $threads threads, $connections connections, ${duration}s per run, ${warmup}s warm-up, $rounds rounds"
 for target in $targets; do
+  [ "$target" = writer-only ] && continue # a fresh process each run, with its own warm-up
   read -r url accounts target_mix <<<"$(target_args "$target")"
   say "warm-up $target (${warmup}s, $target_mix)"
   load "warmup-$target" "$url" "$accounts" "$warmup" "$target_mix"
@@ -143,7 +154,11 @@ done
 for round in $(seq "$rounds"); do
   for target in $targets; do
     read -r url accounts target_mix <<<"$(target_args "$target")"
-    say "round $round: $target (${duration}s, $target_mix) against $url"
+    if [ "$target" = writer-only ]; then
+      say "round $round: writer-only (${duration}s): bun scripts/bench/writer-ceiling.ts, $writer_callers callers"
+    else
+      say "round $round: $target (${duration}s, $target_mix) against $url"
+    fi
     load "$target" "$url" "$accounts" "$duration" "$target_mix"
     sed -n '/Latency Distribution/,/^Requests\/sec/p;/Socket errors/p' "$tmp/out" | sed 's/^/    /'
     tail -1 "$tmp/$target" | sed 's/^/    /'
@@ -194,6 +209,14 @@ for variant in $variants; do
     'BEGIN {printf "%s: %.2f cores busy during its rounds (Bun runs JavaScript on one)\n", v, t / hz / s}'
   echo "ledger-$variant: log written: $(wc -l <"$tmp/ledgerd-$variant.log") lines, $(du -h "$tmp/ledgerd-$variant.log" | cut -f1)"
 done
+if [ "$writer_ceiling" = true ]; then
+  # 90 % of the mixed load's requests are writes, and every write goes through the one writer thread.
+  writes="$(median writer-only rps)"
+  printf 'writer-only (%d callers, no HTTP): %.0f durable writes/s, mean batch %.0f; a mix of 90 %% writes is\n' \
+    "$writer_callers" "$writes" "$(median writer-only mean_batch)"
+  printf '  bounded by %.0f / 0.9 = %.0f req/s = %.1f %% of the hello-world ceiling\n' "$writes" \
+    "$(awk "BEGIN {print $writes / 0.9}")" "$(awk "BEGIN {print 100 * $writes / 0.9 / $hello_rps}")"
+fi
 
 # --- consistency ----------------------------------------------------------------------------------------
 echo

@@ -1,0 +1,117 @@
+// The write path's own ceiling for scripts/bench.sh: ledgerd's writer thread (the same group commit,
+// jobs and SQL as the binary, from source on the same pinned Bun) driven directly by N concurrent
+// callers, with no HTTP, authentication or load generator in the way. Deposits and withdrawals in the
+// proportions of the mixed load (70 : 20), each with a fresh Idempotency-Key, on random accounts of a
+// fresh database with ledgerd's pragmas (WAL, synchronous=FULL).
+// Prints one "RESULT k=v ..." line like mixed.lua's.
+// Usage: bun scripts/bench/writer-ceiling.ts <data dir> <seconds> <concurrent callers> <accounts>
+import { sqliteMigrations } from '../../src/db/migrations/sqlite'
+import { migrate } from '../../src/db/migrator'
+import { openDatabase } from '../../src/db/open'
+import type { JobEnvelope } from '../../src/ledger/jobs'
+import type { AccountIdentity } from '../../src/ledger/repository'
+import { startWriterThread } from '../../src/ledger/writer'
+
+const [dataDir, secondsArg, callersArg, accountsArg] = Bun.argv.slice(2)
+if (!dataDir || !accountsArg) {
+  throw new Error('usage: writer-ceiling.ts <data dir> <seconds> <concurrent callers> <accounts>')
+}
+const seconds = Number(secondsArg)
+const callers = Number(callersArg)
+const accountCount = Number(accountsArg)
+
+const config = { dataDir, dbDriver: 'bun-sqlite' as const, sqliteBusyTimeoutMs: 5000 }
+const db = await openDatabase(config)
+migrate(db, sqliteMigrations)
+const ownerId = Bun.randomUUIDv7()
+db.all(
+  `INSERT INTO users (id, email, email_key, name, role, created_at, updated_at)
+   VALUES (?, 'bench@example.com', 'bench@example.com', 'Bench', 'user', ?, ?)`,
+  ownerId,
+  new Date().toISOString(),
+  new Date().toISOString(),
+)
+db.close()
+
+let batches = 0
+let batchedWrites = 0
+const writer = await startWriterThread(config, {
+  committed(size) {
+    batches++
+    batchedWrites += size
+  },
+  failed(message) {
+    throw new Error(`a batch failed to commit: ${message}`)
+  },
+  died(message) {
+    throw new Error(`the writer thread died: ${message}`)
+  },
+})
+
+const envelope = (job: JobEnvelope['job'], path: string): JobEnvelope => ({
+  job,
+  ownerId,
+  idempotencyKey: crypto.randomUUID(),
+  // A SHA-256 in hex, as the API computes it: the stored row is the size it is in production.
+  fingerprint: new Bun.CryptoHasher('sha256').update(path).digest('hex'),
+  path,
+  requestId: crypto.randomUUID(),
+})
+
+const accounts: AccountIdentity[] = await Promise.all(
+  Array.from({ length: accountCount }, async () => {
+    const outcome = await writer.write(envelope({ op: 'open-account', currency: 'USD' }, '/v1/accounts'))
+    const { id } = JSON.parse(outcome.body) as { id: string }
+    return { id, ownerId, kind: 'user' as const, currency: 'USD' }
+  }),
+)
+for (const account of accounts) {
+  const path = `/v1/accounts/${account.id}/deposits`
+  await writer.write(envelope({ op: 'deposit', account, amount: 1_000_000 }, path))
+}
+
+const counts = { ok: 0, insufficient: 0, other: 0 }
+const latencies: number[] = []
+let measuring = false
+let stop = false
+
+async function caller() {
+  while (!stop) {
+    const account = accounts[Math.floor(Math.random() * accounts.length)] as AccountIdentity
+    // 70 : 20, as in the mixed load without its reads.
+    const op = Math.random() < 7 / 9 ? 'deposit' : 'withdrawal'
+    const path = `/v1/accounts/${account.id}/${op === 'deposit' ? 'deposits' : 'withdrawals'}`
+    const amount = 1 + Math.floor(Math.random() * 10_000)
+    const started = performance.now()
+    const outcome = await writer.write(envelope({ op, account, amount }, path))
+    if (!measuring) continue
+    latencies.push(performance.now() - started)
+    if (outcome.status === 201) counts.ok++
+    else if (outcome.status === 409) counts.insufficient++
+    else counts.other++
+  }
+}
+
+const running = Array.from({ length: callers }, caller)
+await Bun.sleep(Math.min(2000, (seconds * 1000) / 4)) // warm-up: JIT, page cache
+measuring = true
+batches = 0
+batchedWrites = 0
+const started = performance.now()
+await Bun.sleep(seconds * 1000)
+measuring = false
+const elapsed = (performance.now() - started) / 1000
+stop = true
+await Promise.all(running)
+await writer.close()
+
+latencies.sort((a, b) => a - b)
+const quantile = (q: number) =>
+  latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0
+const total = counts.ok + counts.insufficient + counts.other
+console.log(
+  `RESULT rps=${(total / elapsed).toFixed(0)} p50_ms=${quantile(0.5).toFixed(2)} ` +
+    `p99_ms=${quantile(0.99).toFixed(2)} ok=${counts.ok} insufficient=${counts.insufficient} ` +
+    `http4xx=0 http5xx=0 other=${counts.other} socket=0 timeout=0 ` +
+    `mean_batch=${batches ? (batchedWrites / batches).toFixed(1) : 0}`,
+)
