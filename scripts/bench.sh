@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
 # The ledger benchmark: a fixed mixed load (70 % deposits, 20 % withdrawals, 10 % balance reads) from wrk
 # against dist/ledgerd on 127.0.0.1, next to a bare Bun.serve hello-world as the ceiling and the writer
-# thread driven directly (no HTTP) as the write path's own ceiling, run alternately and reported as
-# medians. Then checks consistency through the API and with `ledgerd verify`.
+# thread driven directly (no HTTP; 64 and 256 concurrent callers) as the write path's own ceiling, run
+# alternately and reported as medians. Then checks consistency through the API and with `ledgerd verify`.
 # A measurement, not a test: exits 0 whether the targets are met or not, 1 only if consistency fails.
 #
 # Usage: scripts/bench.sh [--duration S] [--warmup S] [--rounds N] [--mix MIX] [--with-warn-log]
 #                         [--check-sample N] [--no-writer-ceiling]
-#   --duration 20, --warmup 5, --rounds 2 (hello, ledger, writer-only, hello, ledger, writer-only)
+#   --duration 20, --warmup 5, --rounds 2 (each round: hello, ledger, writer-64, writer-256)
 #   --mix mixed|deposits|withdrawals|reads   (for profiling; targets are for mixed)
 #   --with-warn-log   also run a second ledgerd with --log-level warn (no access log) in each round
 #   --check-sample N  walk the transactions of N random accounts per server instead of all
-#   --no-writer-ceiling  skip the writer-only runs
+#   --no-writer-ceiling  skip the writer-only runs (writer-64, writer-256)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -113,8 +113,7 @@ run=0
 load() {
   run=$((run + 1))
   if [ "$2" = writer ]; then
-    # More callers than the load's 64 connections: bigger batches, so a more generous ceiling.
-    bun scripts/bench/writer-ceiling.ts "$tmp/writer-$run" "$4" "$writer_callers" "$((users * accounts_per_user))" \
+    bun scripts/bench/writer-ceiling.ts "$tmp/writer-$run" "$4" "${1#writer-}" "$((users * accounts_per_user))" \
       >"$tmp/out" &
   elif [ "$client" = wrk ]; then
     wrk -t"$threads" -c"$connections" -d"$4s" --timeout 2s --latency -s scripts/bench/mixed.lua "$2" \
@@ -127,18 +126,18 @@ load() {
 }
 targets=hello
 for variant in $variants; do targets+=" ledger-$variant"; done
-writer_callers=256
-[ "$writer_ceiling" = true ] && targets+=" writer-only"
+# writer-64: the load's concurrency. writer-256: bigger batches, so a more generous throughput ceiling.
+[ "$writer_ceiling" = true ] && targets+=" writer-64 writer-256"
 target_args() { # url, accounts file and mix of a target
   case "$1" in
     hello) echo "$hello_url - hello" ;;
-    writer-only) echo "writer - writes" ;;
+    writer-*) echo "writer - writes" ;;
     ledger-*) echo "${api[${1#ledger-}]} $tmp/accounts-${1#ledger-} $mix" ;;
   esac
 }
 say "$client: $threads threads, $connections connections, ${duration}s per run, ${warmup}s warm-up, $rounds rounds"
 for target in $targets; do
-  [ "$target" = writer-only ] && continue # a fresh process each run, with its own warm-up
+  [[ "$target" = writer-* ]] && continue # a fresh process each run, with its own warm-up
   read -r url accounts target_mix <<<"$(target_args "$target")"
   say "warm-up $target (${warmup}s, $target_mix)"
   load "warmup-$target" "$url" "$accounts" "$warmup" "$target_mix"
@@ -154,8 +153,8 @@ done
 for round in $(seq "$rounds"); do
   for target in $targets; do
     read -r url accounts target_mix <<<"$(target_args "$target")"
-    if [ "$target" = writer-only ]; then
-      say "round $round: writer-only (${duration}s): bun scripts/bench/writer-ceiling.ts, $writer_callers callers"
+    if [[ "$target" = writer-* ]]; then
+      say "round $round: $target (${duration}s): bun scripts/bench/writer-ceiling.ts, ${target#writer-} callers"
     else
       say "round $round: $target (${duration}s, $target_mix) against $url"
     fi
@@ -211,11 +210,13 @@ for variant in $variants; do
 done
 if [ "$writer_ceiling" = true ]; then
   # 90 % of the mixed load's requests are writes, and every write goes through the one writer thread.
-  writes="$(median writer-only rps)"
-  printf 'writer-only (%d callers, no HTTP): %.0f durable writes/s, mean batch %.0f; a mix of 90 %% writes is\n' \
-    "$writer_callers" "$writes" "$(median writer-only mean_batch)"
-  printf '  bounded by %.0f / 0.9 = %.0f req/s = %.1f %% of the hello-world ceiling\n' "$writes" \
-    "$(awk "BEGIN {print $writes / 0.9}")" "$(awk "BEGIN {print 100 * $writes / 0.9 / $hello_rps}")"
+  for target in writer-64 writer-256; do
+    writes="$(median "$target" rps)"
+    printf '%s (no HTTP): %.0f durable writes/s, p99 %.2f ms, mean batch %.0f: bounds a mix of 90 %% writes\n' \
+      "$target" "$writes" "$(median "$target" p99_ms)" "$(median "$target" mean_batch)"
+    printf '  to %.0f / 0.9 = %.0f req/s = %.1f %% of the hello-world ceiling\n' "$writes" \
+      "$(awk "BEGIN {print $writes / 0.9}")" "$(awk "BEGIN {print 100 * $writes / 0.9 / $hello_rps}")"
+  done
 fi
 
 # --- consistency ----------------------------------------------------------------------------------------

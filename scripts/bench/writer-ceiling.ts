@@ -1,8 +1,9 @@
 // The write path's own ceiling for scripts/bench.sh: ledgerd's writer thread (the same group commit,
 // jobs and SQL as the binary, from source on the same pinned Bun) driven directly by N concurrent
 // callers, with no HTTP, authentication or load generator in the way. Deposits and withdrawals in the
-// proportions of the mixed load (70 : 20), each with a fresh Idempotency-Key, on random accounts of a
-// fresh database with ledgerd's pragmas (WAL, synchronous=FULL).
+// proportions of the mixed load (70 : 20), each with a fresh Idempotency-Key made as mixed.lua makes
+// them (a per-caller counter, so the keys' index grows mostly at its end), on random accounts of a fresh
+// database with ledgerd's pragmas (WAL, synchronous=FULL).
 // Prints one "RESULT k=v ..." line like mixed.lua's.
 // Usage: bun scripts/bench/writer-ceiling.ts <data dir> <seconds> <concurrent callers> <accounts>
 import { sqliteMigrations } from '../../src/db/migrations/sqlite'
@@ -48,10 +49,15 @@ const writer = await startWriterThread(config, {
   },
 })
 
-const envelope = (job: JobEnvelope['job'], path: string): JobEnvelope => ({
+let setupKeys = 0
+const envelope = (
+  job: JobEnvelope['job'],
+  path: string,
+  idempotencyKey = `setup-${setupKeys++}`,
+): JobEnvelope => ({
   job,
   ownerId,
-  idempotencyKey: crypto.randomUUID(),
+  idempotencyKey,
   // A SHA-256 in hex, as the API computes it: the stored row is the size it is in production.
   fingerprint: new Bun.CryptoHasher('sha256').update(path).digest('hex'),
   path,
@@ -75,7 +81,8 @@ const latencies: number[] = []
 let measuring = false
 let stop = false
 
-async function caller() {
+async function caller(_: unknown, callerIndex: number) {
+  let counter = 0
   while (!stop) {
     const account = accounts[Math.floor(Math.random() * accounts.length)] as AccountIdentity
     // 70 : 20, as in the mixed load without its reads.
@@ -83,7 +90,8 @@ async function caller() {
     const path = `/v1/accounts/${account.id}/${op === 'deposit' ? 'deposits' : 'withdrawals'}`
     const amount = 1 + Math.floor(Math.random() * 10_000)
     const started = performance.now()
-    const outcome = await writer.write(envelope({ op, account, amount }, path))
+    const key = `run-${callerIndex}-${counter++}`
+    const outcome = await writer.write(envelope({ op, account, amount }, path, key))
     if (!measuring) continue
     latencies.push(performance.now() - started)
     if (outcome.status === 201) counts.ok++
