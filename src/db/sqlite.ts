@@ -32,6 +32,43 @@ export interface SqliteConnection {
   close(): void
 }
 
+/** The part of a driver's database object ledgerd uses: bun:sqlite and better-sqlite3 both have it. */
+export interface NativeDatabase {
+  exec(sql: string): unknown
+  prepare(sql: string): {
+    run(...params: SqlValue[]): unknown
+    get(...params: SqlValue[]): unknown
+    all(...params: SqlValue[]): unknown[]
+  }
+  transaction<T>(fn: () => T): { immediate(): T }
+  close(): unknown
+}
+
+/** A SqliteConnection over either driver's database object. */
+export function sqliteConnection(driver: DbDriver, db: NativeDatabase, orm: Orm): SqliteConnection {
+  return {
+    driver,
+    orm,
+    exec: (sql) => void db.exec(sql),
+    all: (sql, ...params) => db.prepare(sql).all(...params) as never,
+    prepared: (sql) => {
+      const statement = db.prepare(sql)
+      return () => void statement.run()
+    },
+    statement: (sql) => {
+      const statement = db.prepare(sql)
+      return {
+        run: (...params) => void statement.run(...params),
+        // bun:sqlite answers null for no row, better-sqlite3 undefined.
+        get: (...params) => (statement.get(...params) ?? undefined) as never,
+        all: (...params) => statement.all(...params) as never,
+      }
+    },
+    immediate: (fn) => db.transaction(fn).immediate(),
+    close: () => void db.close(),
+  }
+}
+
 export interface SqliteOptions {
   busyTimeoutMs: number
 }

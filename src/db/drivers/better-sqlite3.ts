@@ -1,6 +1,13 @@
 import { drizzle } from 'drizzle-orm/better-sqlite3'
 import { schema } from '../schema'
-import { connectionPragmas, type Orm, type SqliteConnection, type SqliteOptions } from '../sqlite'
+import {
+  connectionPragmas,
+  type NativeDatabase,
+  type Orm,
+  type SqliteConnection,
+  type SqliteOptions,
+  sqliteConnection,
+} from '../sqlite'
 
 type BetterSqlite3 = typeof import('better-sqlite3')
 
@@ -35,24 +42,6 @@ export async function openBetterSqlite3(path: string, options: SqliteOptions): P
     )
   }
   db.exec(connectionPragmas(options))
-  return {
-    driver: 'better-sqlite3',
-    orm: drizzle({ client: db, schema }) as unknown as Orm,
-    exec: (sql) => void db.exec(sql),
-    all: (sql, ...params) => db.prepare(sql).all(...params) as never,
-    prepared: (sql) => {
-      const statement = db.prepare(sql)
-      return () => void statement.run()
-    },
-    statement: (sql) => {
-      const statement = db.prepare(sql)
-      return {
-        run: (...params) => void statement.run(...params),
-        get: (...params) => (statement.get(...params) ?? undefined) as never,
-        all: (...params) => statement.all(...params) as never,
-      }
-    },
-    immediate: (fn) => db.transaction(fn).immediate(),
-    close: () => db.close(),
-  }
+  const orm = drizzle({ client: db, schema }) as unknown as Orm
+  return sqliteConnection('better-sqlite3', db as unknown as NativeDatabase, orm)
 }
