@@ -40,6 +40,24 @@ function respond(outcome: Outcome): Response {
 }
 
 export function ledgerRoutes({ auth, ledger }: { auth: AuthPlugin; ledger: Ledger }) {
+  /** A deposit into or a withdrawal from the caller's own account (anyone else's answers 404). */
+  async function move(
+    op: 'deposit' | 'withdrawal',
+    principal: Principal,
+    accountId: string,
+    body: { amount: number; description?: string },
+    request: Request,
+    path: string,
+  ) {
+    const account = await ledger.ownedAccount(principal, accountId)
+    const info = requestInfo(principal, request, path, body)
+    const outcome =
+      op === 'deposit'
+        ? await ledger.deposit(info, account, body.amount, body.description)
+        : await ledger.withdraw(info, account, body.amount, body.description)
+    return respond(outcome)
+  }
+
   return new Elysia({ name: 'ledger' })
     .use(auth)
     .model(ledgerModel)
@@ -94,17 +112,8 @@ export function ledgerRoutes({ auth, ledger }: { auth: AuthPlugin; ledger: Ledge
     )
     .post(
       '/v1/accounts/:id/deposits',
-      async ({ principal, params, body, request, path }) => {
-        const account = await ledger.ownedAccount(principal, params.id)
-        return respond(
-          await ledger.deposit(
-            requestInfo(principal, request, path, body),
-            account,
-            body.amount,
-            body.description,
-          ),
-        )
-      },
+      ({ principal, params, body, request, path }) =>
+        move('deposit', principal, params.id, body, request, path),
       {
         auth: 'user',
         params: idParams,
@@ -115,17 +124,8 @@ export function ledgerRoutes({ auth, ledger }: { auth: AuthPlugin; ledger: Ledge
     )
     .post(
       '/v1/accounts/:id/withdrawals',
-      async ({ principal, params, body, request, path }) => {
-        const account = await ledger.ownedAccount(principal, params.id)
-        return respond(
-          await ledger.withdraw(
-            requestInfo(principal, request, path, body),
-            account,
-            body.amount,
-            body.description,
-          ),
-        )
-      },
+      ({ principal, params, body, request, path }) =>
+        move('withdrawal', principal, params.id, body, request, path),
       {
         auth: 'user',
         params: idParams,
