@@ -25,13 +25,11 @@ const config = { dataDir, dbDriver: 'bun-sqlite' as const, sqliteBusyTimeoutMs: 
 const db = await openDatabase(config)
 migrate(db, sqliteMigrations)
 const ownerId = Bun.randomUUIDv7()
-db.all(
+const now = new Date().toISOString()
+db.statement(
   `INSERT INTO users (id, email, email_key, name, role, created_at, updated_at)
    VALUES (?, 'bench@example.com', 'bench@example.com', 'Bench', 'user', ?, ?)`,
-  ownerId,
-  new Date().toISOString(),
-  new Date().toISOString(),
-)
+).run(ownerId, now, now)
 db.close()
 
 let batches = 0
