@@ -24,7 +24,7 @@ export interface SqliteConnection {
   prepared(sql: string): () => void
   /**
    * A statement prepared once, for hot paths: drizzle's prepared queries map named placeholders and
-   * result rows in JavaScript on every call, which cost about a sixth of a ledger write.
+   * result rows in JavaScript on every call, which cost about a tenth of a ledger write.
    */
   statement(sql: string): Statement
   /** Runs fn inside BEGIN IMMEDIATE: the write lock is taken up front, so no transaction has to retry. */

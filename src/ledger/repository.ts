@@ -46,7 +46,7 @@ const transactionColumns =
 
 /**
  * All ledger SQL, prepared once, as plain SQL with positional parameters: this is the hot path, and
- * drizzle's per-call placeholder and row mapping cost about a sixth of a write. Reads are async (the
+ * drizzle's per-call placeholder and row mapping cost about a tenth of a write. Reads are async (the
  * seam for another database); the write methods are synchronous because they run inside a group-commit
  * batch, which must not yield mid-transaction.
  */
