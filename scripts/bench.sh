@@ -1,21 +1,25 @@
 #!/usr/bin/env bash
 # The ledger benchmark: a fixed mixed load (70 % deposits, 20 % withdrawals, 10 % balance reads) from wrk
 # against dist/ledgerd on 127.0.0.1, next to a bare Bun.serve hello-world as the ceiling and the writer
-# thread driven directly (no HTTP; 64 and 256 concurrent callers) as the write path's own ceiling, run
+# thread driven directly (no HTTP; 64 and 256 concurrent callers) as the write path's own ceiling, and
+# the same mix at fixed offered rates (open loop, latency from each request's due time, as wrk2), run
 # alternately and reported as medians. Then checks consistency through the API and with `ledgerd verify`.
 # A measurement, not a test: exits 0 whether the targets are met or not, 1 only if consistency fails.
 #
 # Usage: scripts/bench.sh [--duration S] [--warmup S] [--rounds N] [--mix MIX] [--with-warn-log]
-#                         [--check-sample N] [--no-writer-ceiling]
-#   --duration 20, --warmup 5, --rounds 2 (each round: hello, ledger, writer-64, writer-256)
+#                         [--check-sample N] [--no-writer-ceiling] [--rates 'R ...']
+#   --duration 20, --warmup 5, --rounds 2 (each round: hello, ledger, writer-64, writer-256, open-R...)
 #   --mix mixed|deposits|withdrawals|reads   (for profiling; targets are for mixed)
 #   --with-warn-log   also run a second ledgerd with --log-level warn (no access log) in each round
 #   --check-sample N  walk the transactions of N random accounts per server instead of all
 #   --no-writer-ceiling  skip the writer-only runs (writer-64, writer-256)
+#   --rates 'R ...'   offered rates (req/s) for the open-loop runs (always the mixed load), '' for none;
+#                     default '2000 4000 6000'
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 duration=20 warmup=5 rounds=2 mix=mixed variants=default check_sample= writer_ceiling=true
+rates='2000 4000 6000'
 users=16 accounts_per_user=4 initial_deposit=1000000 connections=64 threads=2
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -26,7 +30,8 @@ while [ $# -gt 0 ]; do
     --with-warn-log) variants="default warn" ;;
     --check-sample) check_sample="$2"; shift ;;
     --no-writer-ceiling) writer_ceiling=false ;;
-    *) sed -n '8,14s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+    --rates) rates="$2"; shift ;;
+    *) sed -n '9,17s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
   esac
   shift
 done
@@ -112,7 +117,9 @@ done
 run=0
 load() {
   run=$((run + 1))
-  if [ "$2" = writer ]; then
+  if [[ "$1" = *open-* ]]; then # open-<rate>, or warmup-open-<rate>
+    bun scripts/bench/open-loop.ts "$2" "$3" "${1##*open-}" "$4" "run$run" >"$tmp/out" &
+  elif [ "$2" = writer ]; then
     bun scripts/bench/writer-ceiling.ts "$tmp/writer-$run" "$4" "${1#writer-}" "$((users * accounts_per_user))" \
       >"$tmp/out" &
   elif [ "$client" = wrk ]; then
@@ -128,10 +135,15 @@ targets=hello
 for variant in $variants; do targets+=" ledger-$variant"; done
 # writer-64: the load's concurrency. writer-256: bigger batches, so a more generous throughput ceiling.
 [ "$writer_ceiling" = true ] && targets+=" writer-64 writer-256"
+# Open loop against the first ledgerd, after the closed-loop rounds (whose CPU and commit figures are
+# taken before these start): warm, same data.
+open_targets=
+for rate in $rates; do open_targets+=" open-$rate"; done
 target_args() { # url, accounts file and mix of a target
   case "$1" in
     hello) echo "$hello_url - hello" ;;
     writer-*) echo "writer - writes" ;;
+    open-*) echo "${api[${variants%% *}]} $tmp/accounts-${variants%% *} $mix" ;;
     ledger-*) echo "${api[${1#ledger-}]} $tmp/accounts-${1#ledger-} $mix" ;;
   esac
 }
@@ -150,19 +162,41 @@ for variant in $variants; do
   curl -fsS "${admin[$variant]}/metrics" >"$tmp/metrics-before-$variant"
   ticks_before[$variant]="$(cpu_ticks "${pid_of[$variant]}")"
 done
-for round in $(seq "$rounds"); do
-  for target in $targets; do
-    read -r url accounts target_mix <<<"$(target_args "$target")"
-    if [[ "$target" = writer-* ]]; then
-      say "round $round: $target (${duration}s): bun scripts/bench/writer-ceiling.ts, ${target#writer-} callers"
-    else
-      say "round $round: $target (${duration}s, $target_mix) against $url"
-    fi
-    load "$target" "$url" "$accounts" "$duration" "$target_mix"
-    sed -n '/Latency Distribution/,/^Requests\/sec/p;/Socket errors/p' "$tmp/out" | sed 's/^/    /'
-    tail -1 "$tmp/$target" | sed 's/^/    /'
+# run_rounds <targets>: each round runs every target once, in order.
+run_rounds() {
+  for round in $(seq "$rounds"); do
+    for target in $1; do
+      run_one "$round" "$target"
+    done
   done
+}
+run_one() {
+  local round=$1 target=$2 url accounts target_mix
+  read -r url accounts target_mix <<<"$(target_args "$target")"
+  if [[ "$target" = open-* ]]; then
+    say "round $round: $target (${duration}s, open loop at ${target#open-} req/s offered) against $url"
+  elif [[ "$target" = writer-* ]]; then
+    say "round $round: $target (${duration}s): bun scripts/bench/writer-ceiling.ts, ${target#writer-} callers"
+  else
+    say "round $round: $target (${duration}s, $target_mix) against $url"
+  fi
+  load "$target" "$url" "$accounts" "$duration" "$target_mix"
+  sed -n '/Latency Distribution/,/^Requests\/sec/p;/Socket errors/p' "$tmp/out" | sed 's/^/    /'
+  tail -1 "$tmp/$target" | sed 's/^/    /'
+}
+run_rounds "$targets"
+declare -A ticks_during
+for variant in $variants; do
+  curl -fsS "${admin[$variant]}/metrics" >"$tmp/metrics-after-$variant"
+  ticks_during[$variant]="$(($(cpu_ticks "${pid_of[$variant]}") - ticks_before[$variant]))"
 done
+if [ -n "$open_targets" ]; then
+  first_open="${open_targets# }" && first_open="${first_open%% *}"
+  read -r url accounts target_mix <<<"$(target_args "$first_open")"
+  say "warm-up $first_open (${warmup}s, open loop): the server has just switched from the closed loop"
+  load "warmup-$first_open" "$url" "$accounts" "$warmup" "$target_mix"
+  run_rounds "$open_targets"
+fi
 
 # --- report ---------------------------------------------------------------------------------------------
 field() { sed -n "s/.* $2=\([0-9.]*\).*/\1/p" "$tmp/$1"; }
@@ -175,7 +209,7 @@ echo
 say "results: medians of $rounds runs of ${duration}s each (errors: totals over the runs)"
 printf '%-14s %10s %9s %9s %9s %12s %9s %9s %9s %9s\n' target 'req/s' 'p50 ms' 'p99 ms' 2xx \
   insufficient 'other 4xx' 5xx socket timeout
-for target in $targets; do
+for target in $targets $open_targets; do
   printf '%-14s %10.0f %9.2f %9.2f %9d %12d %9d %9d %9d %9d\n' "$target" "$(median "$target" rps)" \
     "$(median "$target" p50_ms)" "$(median "$target" p99_ms)" "$(total "$target" ok)" \
     "$(total "$target" insufficient)" "$(($(total "$target" http4xx) + $(total "$target" other)))" \
@@ -192,7 +226,6 @@ for variant in $variants; do
     $(total "ledger-$variant" other) + $(total "ledger-$variant" socket) + $(total "ledger-$variant" timeout)))
   [ "$errors" = 0 ] || echo "ledger-$variant: $errors errors (other 4xx, 5xx, socket, timeout): see the table"
   # The server's own histograms over the measured rounds: the difference of two scrapes.
-  curl -fsS "${admin[$variant]}/metrics" >"$tmp/metrics-after-$variant"
   awk -v v="ledger-$variant" '
     { sign = FNR == NR ? -1 : 1 }
     /^ledger_commit_batch_size_sum/ {bs += sign * $2} /^ledger_commit_batch_size_count/ {bc += sign * $2}
@@ -203,7 +236,7 @@ for variant in $variants; do
       else print v ": no group commits in the rounds"
     }' "$tmp/metrics-before-$variant" "$tmp/metrics-after-$variant"
   # Idle during the other targets' rounds, so this is its CPU use while under load.
-  awk -v v="ledger-$variant" -v t="$(($(cpu_ticks "${pid_of[$variant]}") - ticks_before[$variant]))" \
+  awk -v v="ledger-$variant" -v t="${ticks_during[$variant]}" \
     -v hz="$(getconf CLK_TCK)" -v s="$((rounds * duration))" \
     'BEGIN {printf "%s: %.2f cores busy during its rounds (Bun runs JavaScript on one)\n", v, t / hz / s}'
   echo "ledger-$variant: log written: $(wc -l <"$tmp/ledgerd-$variant.log") lines, $(du -h "$tmp/ledgerd-$variant.log" | cut -f1)"
@@ -216,6 +249,14 @@ if [ "$writer_ceiling" = true ]; then
       "$target" "$writes" "$(median "$target" p99_ms)" "$(median "$target" mean_batch)"
     printf '  to %.0f / 0.9 = %.0f req/s = %.1f %% of the hello-world ceiling\n' "$writes" \
       "$(awk "BEGIN {print $writes / 0.9}")" "$(awk "BEGIN {print 100 * $writes / 0.9 / $hello_rps}")"
+  done
+fi
+if [ -n "$rates" ]; then
+  for rate in $rates; do
+    p99="$(median "open-$rate" p99_ms)"
+    printf 'open loop at %d req/s offered: %.0f answered/s, p50 %.2f ms, p99 %.2f ms (< 10 ms: %s), %d late\n' \
+      "$rate" "$(median "open-$rate" rps)" "$(median "open-$rate" p50_ms)" "$p99" "$(verdict "$p99 < 10")" \
+      "$(total "open-$rate" late)"
   done
 fi
 
