@@ -18,7 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-duration=20 warmup=5 rounds=2 mix=mixed variants=default check_sample= writer_ceiling=true
+duration=20 warmup=5 rounds=2 mix=mixed variants=default check_sample='' writer_ceiling=true
 rates='2000 4000 6000'
 users=16 accounts_per_user=4 initial_deposit=1000000 connections=64 threads=2
 while [ $# -gt 0 ]; do

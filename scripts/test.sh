@@ -3,7 +3,7 @@
 # Chromium), then typecheck, lint, unit, build, end-to-end and browser tests. Ends with one line
 # "N passed, N failed" and exits non-zero if anything failed. Usage: scripts/test.sh
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 mkdir -p test-results
 
 passed=0
