@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as README.md and .ci/run call it: installs what is missing (Bun, packages,
-# Chromium), then typecheck, lint, unit, build, end-to-end and browser tests. Ends with one line
-# "N passed, N failed" and exits non-zero if anything failed. Usage: scripts/test.sh
+# Chromium, shellcheck), then typecheck, lint (TypeScript and shell), unit, build, end-to-end and browser
+# tests. Ends with one line "N passed, N failed" and exits non-zero if anything failed.
+# Usage: scripts/test.sh
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 mkdir -p test-results
@@ -51,11 +52,17 @@ browser_tests() {
   record browser "$p" "$f" "$s"
 }
 
-ensure_chromium() {
-  command -v chromium >/dev/null 2>&1 && return 0
-  echo "==> installing Debian's chromium (apt-get)"
-  { apt-get update -qq && apt-get install -y -qq chromium; } >test-results/apt.log 2>&1 \
-    || { echo "could not install chromium; see test-results/apt.log"; return 1; }
+apt_updated=false
+ensure_debian_package() { # ensure_debian_package COMMAND PACKAGE: installs PACKAGE if COMMAND is missing
+  command -v "$1" >/dev/null 2>&1 && return 0
+  echo "==> installing Debian's $2 (apt-get)"
+  { { [ "$apt_updated" = true ] || apt-get update -qq; } && apt-get install -y -qq "$2"; } \
+    >"test-results/apt-$2.log" 2>&1 || { echo "could not install $2; see test-results/apt-$2.log"; return 1; }
+  apt_updated=true
+}
+
+lint_shell() {
+  ensure_debian_package shellcheck shellcheck && shellcheck scripts/*.sh .ci/run
 }
 
 started=$(date +%s)
@@ -65,10 +72,11 @@ else
   source scripts/ensure-bun.sh
   check typecheck bunx tsc --noEmit
   check lint bunx biome check .
+  check shell lint_shell
   bun_tests unit ./tests/unit
   if check build bash scripts/build.sh; then
     bun_tests e2e ./tests/e2e
-    if check chromium ensure_chromium; then browser_tests; fi
+    if check chromium ensure_debian_package chromium chromium; then browser_tests; fi
   fi
 fi
 
