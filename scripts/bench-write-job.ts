@@ -16,6 +16,7 @@ import { openDatabase } from '../src/db/open'
 import { BatchCommitter } from '../src/ledger/batch-committer'
 import { type JobEnvelope, runJob } from '../src/ledger/jobs'
 import { type AccountIdentity, sqliteLedgerRepository } from '../src/ledger/repository'
+import { benchEnvelope } from './bench/envelope'
 
 const quick = Bun.argv.includes('--quick')
 const windows = quick ? 5 : 15
@@ -73,14 +74,8 @@ async function prepare(variant: Variant, index: number) {
       account.kind === 'external' ? 0 : repository.write.debit(account, amount)
   }
 
-  const envelope = (job: JobEnvelope['job'], idempotencyKey: string, path: string): JobEnvelope => ({
-    job,
-    ownerId,
-    idempotencyKey,
-    fingerprint: new Bun.CryptoHasher('sha256').update(path).digest('hex'),
-    path,
-    requestId: crypto.randomUUID(),
-  })
+  const envelope = (job: JobEnvelope['job'], idempotencyKey: string, path: string) =>
+    benchEnvelope(ownerId, job, idempotencyKey, path)
   const opened = committer.run(
     Array.from(
       { length: accountCount },

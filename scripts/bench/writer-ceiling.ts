@@ -12,6 +12,7 @@ import { openDatabase } from '../../src/db/open'
 import type { JobEnvelope } from '../../src/ledger/jobs'
 import type { AccountIdentity } from '../../src/ledger/repository'
 import { startWriterThread } from '../../src/ledger/writer'
+import { benchEnvelope } from './envelope'
 
 const [dataDir, secondsArg, callersArg, accountsArg] = Bun.argv.slice(2)
 if (!dataDir || !accountsArg) {
@@ -48,19 +49,8 @@ const writer = await startWriterThread(config, {
 })
 
 let setupKeys = 0
-const envelope = (
-  job: JobEnvelope['job'],
-  path: string,
-  idempotencyKey = `setup-${setupKeys++}`,
-): JobEnvelope => ({
-  job,
-  ownerId,
-  idempotencyKey,
-  // A SHA-256 in hex, as the API computes it: the stored row is the size it is in production.
-  fingerprint: new Bun.CryptoHasher('sha256').update(path).digest('hex'),
-  path,
-  requestId: crypto.randomUUID(),
-})
+const envelope = (job: JobEnvelope['job'], path: string, idempotencyKey = `setup-${setupKeys++}`) =>
+  benchEnvelope(ownerId, job, idempotencyKey, path)
 
 const accounts: AccountIdentity[] = await Promise.all(
   Array.from({ length: accountCount }, async () => {
