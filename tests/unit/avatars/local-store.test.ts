@@ -3,8 +3,8 @@ import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { join } from 'node:path'
 import { LocalAvatarStore, loadUrlKey, urlKeyFileName } from '../../../src/avatars/local-store'
 import type { AvatarUploadSpec } from '../../../src/avatars/store'
-import { HttpProblem } from '../../../src/http/problem'
 import { tempDir } from '../../support/ledgerd-process'
+import { problemOf } from '../../support/problems'
 
 const dirs: string[] = []
 afterAll(() => {
@@ -40,16 +40,6 @@ function put(body: Uint8Array | string, headers: Record<string, string> = {}) {
     headers: { 'content-type': 'image/png', 'content-length': String(length), ...headers },
     body,
   })
-}
-
-async function problemOf(promise: Promise<unknown>): Promise<HttpProblem> {
-  try {
-    await promise
-  } catch (error) {
-    if (error instanceof HttpProblem) return error
-    throw error
-  }
-  throw new Error('expected an HttpProblem')
 }
 
 async function upload(store: LocalAvatarStore, body: Uint8Array = png, upload = spec) {

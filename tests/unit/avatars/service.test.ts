@@ -4,6 +4,7 @@ import { type AvatarStoreAccess, downloadUrl, requestUpload } from '../../../src
 import type { AvatarStore, StoreCall } from '../../../src/avatars/store'
 import { HttpProblem } from '../../../src/http/problem'
 import { captureLogger } from '../../support/http'
+import { problemOf } from '../../support/problems'
 
 const ann: Principal = { userId: '0190a5f4-0000-7000-8000-00000000000a', roles: ['user'], isAdmin: false }
 const admin: Principal = { userId: '0190a5f4-0000-7000-8000-0000000000ad', roles: ['admin'], isAdmin: true }
@@ -34,16 +35,6 @@ function access(
 ): AvatarStoreAccess & { log: ReturnType<typeof captureLogger> } {
   const log = captureLogger()
   return { store, timeoutMs, logger: log.logger, log }
-}
-
-async function problemOf(promise: Promise<unknown>): Promise<HttpProblem> {
-  try {
-    await promise
-  } catch (error) {
-    if (error instanceof HttpProblem) return error
-    throw error
-  }
-  throw new Error('expected an HttpProblem')
 }
 
 const never = () => new Promise<undefined>(() => undefined)
