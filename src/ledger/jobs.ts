@@ -102,8 +102,9 @@ function move(
 /** The opposite postings as a new transaction; once only, and never of a reversal. */
 function reverse(write: Write, original: Transaction, createdBy: string, now: string): Done {
   if (original.kind === 'reversal' || write.isReversed(original.id)) refuse('already-reversed')
-  const legs: Posting[] = original.postings.map((posting) => {
-    const account = write.account(posting.accountId) as Account
+  const accounts = original.postings.map((posting) => write.account(posting.accountId) as Account)
+  const legs: Posting[] = original.postings.map((posting, i) => {
+    const account = accounts[i] as Account
     // What was credited is debited back (guarded for user accounts), and the other way round.
     const balanceAfter =
       posting.amount > 0
@@ -126,8 +127,8 @@ function reverse(write: Write, original: Transaction, createdBy: string, now: st
   )
   record(write, transaction)
   // Seen from the first user account, as an admin reading the original sees it.
-  const viewpoint = legs.find((leg) => write.account(leg.accountId)?.kind === 'user')?.accountId
-  return created(transaction, viewpoint ?? (legs[0]?.accountId as string))
+  const viewpoint = accounts.find((account) => account.kind === 'user') ?? accounts[0]
+  return created(transaction, (viewpoint as Account).id)
 }
 
 function perform(write: Write, job: WriteJob, ownerId: string, now: string): Done {

@@ -136,7 +136,8 @@ export function createLedger({ repository, writer, metrics }: LedgerDependencies
       if (!transaction) throw new HttpProblem('not-found', 'No such transaction.')
       let firstUserAccount: string | undefined
       for (const posting of transaction.postings) {
-        const account = await repository.findAccount(posting.accountId)
+        // Owner and kind never change: the cached identity serves, no row read per posting.
+        const account = await repository.accountIdentity(posting.accountId)
         if (account?.kind !== 'user') continue
         if (account.ownerId === principal.userId) return { transaction, viewpoint: account.id }
         firstUserAccount ??= account.id
