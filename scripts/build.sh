@@ -32,7 +32,7 @@ mkdir -p "$(dirname "$outfile")"
 # minified. NODE_ENV is inlined at build time. The binary must not read .env or bunfig.toml from
 # whatever directory it is started in.
 # The ledger's writer thread is a second entrypoint: the binary embeds it and `new Worker` finds it.
-bun build src/main.ts src/ledger/writer-worker.ts \
+bun build src/main.ts src/ledger/sqlite/writer-worker.ts \
   --compile \
   --target="bun-$target" \
   --format=esm \

@@ -3,4 +3,4 @@
  * `import.meta.url` is the bundle root (the entrypoints' common folder, src/), while from source it is
  * this file; only at the root do the two agree. scripts/build.sh passes the worker as an entrypoint.
  */
-export const writerThreadUrl = new URL('./ledger/writer-worker.ts', import.meta.url).href
+export const writerThreadUrl = new URL('./ledger/sqlite/writer-worker.ts', import.meta.url).href

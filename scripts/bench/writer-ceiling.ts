@@ -1,5 +1,5 @@
-// The write path's own ceiling for scripts/bench.sh: ledgerd's writer thread (the same group commit,
-// jobs and SQL as the binary, from source on the same pinned Bun) driven directly by N concurrent
+// The write path's own ceiling for scripts/bench.sh: ledgerd's SQLite engine and its writer thread (the
+// same group commit and SQL as the binary, from source on the same pinned Bun) driven directly by N concurrent
 // callers, with no HTTP, authentication or load generator in the way. Deposits and withdrawals in the
 // proportions of the mixed load (70 : 20), each with a fresh Idempotency-Key made as mixed.lua makes
 // them (a per-caller counter, so the keys' index grows mostly at its end), on random accounts of a fresh
@@ -9,10 +9,8 @@
 import { sqliteMigrations } from '../../src/db/migrations/sqlite'
 import { migrate } from '../../src/db/migrator'
 import { openDatabase } from '../../src/db/open'
-import type { JobEnvelope } from '../../src/ledger/jobs'
-import type { AccountIdentity } from '../../src/ledger/repository'
-import { startWriterThread } from '../../src/ledger/writer'
-import { benchEnvelope } from './envelope'
+import type { Caller } from '../../src/ledger/engine'
+import { openSqliteLedgerEngine } from '../../src/ledger/sqlite/engine'
 
 const [dataDir, secondsArg, callersArg, accountsArg] = Bun.argv.slice(2)
 if (!dataDir || !accountsArg) {
@@ -31,37 +29,37 @@ db.statement(
   `INSERT INTO users (id, email, email_key, name, role, created_at, updated_at)
    VALUES (?, 'bench@example.com', 'bench@example.com', 'Bench', 'user', ?, ?)`,
 ).run(ownerId, now, now)
-db.close()
 
 let batches = 0
 let batchedWrites = 0
-const writer = await startWriterThread(config, {
+const engine = await openSqliteLedgerEngine(config, db, {
   committed(size) {
     batches++
     batchedWrites += size
   },
-  failed(message) {
-    throw new Error(`a batch failed to commit: ${message}`)
+  failed(reason) {
+    throw new Error(`a batch failed to commit: ${reason}`)
   },
-  died(message) {
-    throw new Error(`the writer thread died: ${message}`)
+  stopped(reason) {
+    throw new Error(`the writer stopped: ${reason}`)
   },
 })
 
 let setupKeys = 0
-const envelope = (job: JobEnvelope['job'], path: string, idempotencyKey = `setup-${setupKeys++}`) =>
-  benchEnvelope(ownerId, job, idempotencyKey, path)
+const caller = (key = `setup-${setupKeys++}`): Caller => ({
+  userId: ownerId,
+  idempotency: { key, requestId: crypto.randomUUID() },
+})
 
-const accounts: AccountIdentity[] = await Promise.all(
+const accounts: string[] = await Promise.all(
   Array.from({ length: accountCount }, async () => {
-    const outcome = await writer.write(envelope({ op: 'open-account', currency: 'USD' }, '/v1/accounts'))
-    const { id } = JSON.parse(outcome.body) as { id: string }
-    return { id, ownerId, kind: 'user' as const, currency: 'USD' }
+    const result = await engine.openAccount(caller(), { op: 'open-account', currency: 'USD' })
+    if (!result.ok) throw new Error(`could not open an account: ${result.refusal.code}`)
+    return result.value.id
   }),
 )
-for (const account of accounts) {
-  const path = `/v1/accounts/${account.id}/deposits`
-  await writer.write(envelope({ op: 'deposit', account, amount: 1_000_000 }, path))
+for (const accountId of accounts) {
+  await engine.move(caller(), { op: 'deposit', accountId, amount: 1_000_000 })
 }
 
 const counts = { ok: 0, insufficient: 0, other: 0 }
@@ -69,26 +67,24 @@ const latencies: number[] = []
 let measuring = false
 let stop = false
 
-async function caller(_: unknown, callerIndex: number) {
+async function loop(_: unknown, callerIndex: number) {
   let counter = 0
   while (!stop) {
-    const account = accounts[Math.floor(Math.random() * accounts.length)] as AccountIdentity
+    const accountId = accounts[Math.floor(Math.random() * accounts.length)] as string
     // 70 : 20, as in the mixed load without its reads.
     const op = Math.random() < 7 / 9 ? 'deposit' : 'withdrawal'
-    const path = `/v1/accounts/${account.id}/${op === 'deposit' ? 'deposits' : 'withdrawals'}`
     const amount = 1 + Math.floor(Math.random() * 10_000)
     const started = performance.now()
-    const key = `run-${callerIndex}-${counter++}`
-    const outcome = await writer.write(envelope({ op, account, amount }, path, key))
+    const result = await engine.move(caller(`run-${callerIndex}-${counter++}`), { op, accountId, amount })
     if (!measuring) continue
     latencies.push(performance.now() - started)
-    if (outcome.status === 201) counts.ok++
-    else if (outcome.status === 409) counts.insufficient++
+    if (result.ok) counts.ok++
+    else if (result.refusal.code === 'insufficient-funds') counts.insufficient++
     else counts.other++
   }
 }
 
-const running = Array.from({ length: callers }, caller)
+const running = Array.from({ length: callers }, loop)
 await Bun.sleep(Math.min(2000, (seconds * 1000) / 4)) // warm-up: JIT, page cache
 measuring = true
 batches = 0
@@ -99,7 +95,8 @@ measuring = false
 const elapsed = (performance.now() - started) / 1000
 stop = true
 await Promise.all(running)
-await writer.close()
+await engine.close()
+db.close()
 
 latencies.sort((a, b) => a - b)
 const quantile = (q: number) =>

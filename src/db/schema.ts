@@ -23,46 +23,53 @@ export const users = sqliteTable('users', {
 })
 
 export const accounts = sqliteTable('accounts', {
-  id: text('id').primaryKey(),
+  seq: integer('seq').primaryKey(),
+  id: text('id').notNull(),
   ownerId: text('owner_id'),
-  kind: text('kind', { enum: ['user', 'external'] }).notNull(),
   currency: text('currency').notNull(),
   balance: integer('balance').notNull(),
-  createdAt: text('created_at').notNull(),
+  head: integer('head'),
+  createdAt: integer('created_at').notNull(),
+  idemKey: text('idem_key'),
 })
 
 export const transactions = sqliteTable('transactions', {
-  id: text('id').primaryKey(),
+  seq: integer('seq').primaryKey(),
+  id: text('id').notNull(),
   kind: text('kind', { enum: ['deposit', 'withdrawal', 'transfer', 'reversal'] }).notNull(),
   amount: integer('amount').notNull(),
   currency: text('currency').notNull(),
+  debitAccount: integer('debit_account').notNull(),
+  debitBalance: integer('debit_balance'),
+  debitPrev: integer('debit_prev'),
+  creditAccount: integer('credit_account').notNull(),
+  creditBalance: integer('credit_balance'),
+  creditPrev: integer('credit_prev'),
   description: text('description'),
-  reversesId: text('reverses_id'),
+  reverses: integer('reverses'),
   createdBy: text('created_by').notNull(),
-  createdAt: text('created_at').notNull(),
+  createdAt: integer('created_at').notNull(),
+  idemKey: text('idem_key'),
 })
 
-export const postings = sqliteTable('postings', {
-  id: integer('id').primaryKey({ autoIncrement: true }),
-  transactionId: text('transaction_id').notNull(),
-  accountId: text('account_id').notNull(),
-  amount: integer('amount').notNull(),
-  balanceAfter: integer('balance_after').notNull(),
-})
-
-export const idempotencyKeys = sqliteTable(
-  'idempotency_keys',
+export const refusedCommands = sqliteTable(
+  'refused_commands',
   {
     ownerId: text('owner_id').notNull(),
-    key: text('key').notNull(),
-    fingerprint: text('fingerprint').notNull(),
-    status: integer('status').notNull(),
-    response: text('response').notNull(),
-    transactionId: text('transaction_id'),
-    createdAt: text('created_at').notNull(),
+    idemKey: text('idem_key').notNull(),
+    command: text('command'),
+    code: text('code').notNull(),
+    detail: text('detail'),
+    requestId: text('request_id'),
+    createdAt: integer('created_at').notNull(),
   },
-  (table) => [primaryKey({ columns: [table.ownerId, table.key] })],
+  (table) => [primaryKey({ columns: [table.ownerId, table.idemKey] })],
 )
+
+export const ledgerMeta = sqliteTable('ledger_meta', {
+  name: text('name').primaryKey(),
+  value: integer('value').notNull(),
+})
 
 /** Written by the migrator itself (src/db/migrator.ts), read by readiness. */
 export const ledgerdMigrations = sqliteTable('ledgerd_migrations', {
@@ -77,7 +84,7 @@ export const schema = {
   users,
   accounts,
   transactions,
-  postings,
-  idempotencyKeys,
+  refusedCommands,
+  ledgerMeta,
   ledgerdMigrations,
 }

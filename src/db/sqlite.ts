@@ -4,7 +4,7 @@ import type { schema } from './schema'
 
 export type Orm = BaseSQLiteDatabase<'sync', unknown, typeof schema>
 
-export type SqlValue = string | number | null
+export type SqlValue = string | number | bigint | null
 
 /** A statement prepared once, with positional (`?`) parameters; rows come back keyed by column name. */
 export interface Statement {

@@ -27,9 +27,11 @@ export function pageLimit(limit: number | undefined): number {
 // Cursors are opaque to clients (base64url of a position) so their encoding can change later.
 export const encodeCursor = (position: string) => Buffer.from(position).toString('base64url')
 
+export const invalidCursor = () => invalid('cursor', 'not a cursor this API returned')
+
 export function decodeCursor(cursor: string | undefined, valid: RegExp): string | undefined {
   if (cursor === undefined) return undefined
   const position = Buffer.from(cursor, 'base64url').toString()
-  if (!valid.test(position)) throw invalid('cursor', 'not a cursor this API returned')
+  if (!valid.test(position)) throw invalidCursor()
   return position
 }

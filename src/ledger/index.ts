@@ -1,17 +1,30 @@
 import { Elysia, t } from 'elysia'
 import { type AuthPlugin, bearerSecurity } from '../auth/plugin'
 import type { Principal } from '../auth/principal'
-import { decodeCursor, encodeCursor, pageLimit, pageQuery } from '../http/pagination'
+import { decodeCursor, encodeCursor, invalidCursor, pageLimit, pageQuery } from '../http/pagination'
+import { HttpProblem, type ProblemType, problemBody } from '../http/problem'
 import { requestContext } from '../http/request-context'
-import { idempotencyKeyOf, requestFingerprint } from './idempotency'
+import {
+  type Caller,
+  InvalidCursorError,
+  LedgerUnavailableError,
+  type RefusalCode,
+  type Result,
+} from './engine'
 import { ledgerModel } from './model'
-import type { Ledger, Outcome, RequestInfo } from './service'
+import type { Ledger, Viewed } from './service'
 import { accountView, transactionView } from './views'
+
+// The ledger's HTTP edge: the only place that knows statuses, problem types and headers. Everything
+// below answers in domain terms (src/ledger/engine.ts).
 
 const tags = ['ledger']
 const idParams = t.Object({ id: t.String({ maxLength: 64 }) })
 const accountIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
-const postingIdPattern = /^\d{1,16}$/
+const historyCursorPattern = /^\d{1,16}$/
+
+const idempotencyHeader = 'idempotency-key'
+const maxKeyLength = 255
 
 const idempotencyDoc = {
   description:
@@ -20,51 +33,101 @@ const idempotencyDoc = {
     'while the first is running, 409.',
 }
 
-function requestInfo(principal: Principal, request: Request, path: string, body: unknown): RequestInfo {
-  return {
-    principal,
-    idempotencyKey: idempotencyKeyOf(request),
-    fingerprint: requestFingerprint(request.method, path, body),
-    path,
-    requestId: requestContext(request)?.id,
-  }
+/** Each refusal's problem type; a destination that does not exist is "not found" like any other. */
+const problemOf: Record<RefusalCode, ProblemType> = {
+  'not-found': 'not-found',
+  'destination-not-found': 'not-found',
+  'same-account': 'same-account',
+  'currency-mismatch': 'currency-mismatch',
+  'insufficient-funds': 'insufficient-funds',
+  'already-reversed': 'already-reversed',
+  'balance-limit': 'balance-limit',
+  'idempotency-key-reused': 'idempotency-key-reused',
+  'idempotency-key-in-use': 'idempotency-key-in-use',
 }
 
-function respond(outcome: Outcome): Response {
-  const headers: Record<string, string> = {
-    'content-type': outcome.problem ? 'application/problem+json' : 'application/json',
-  }
-  if (outcome.replayed) headers['idempotent-replayed'] = 'true'
-  if (outcome.location) headers.location = outcome.location
-  return new Response(outcome.body, { status: outcome.status, headers })
+const refusalDetail: Partial<Record<RefusalCode, string>> = {
+  'idempotency-key-reused': 'Use a new key for a different request.',
+  'idempotency-key-in-use': 'Retry when it has finished.',
 }
+
+/** The caller and its Idempotency-Key; a key that is empty or too long is refused before anything runs. */
+function callerOf(principal: Principal, request: Request): Caller {
+  const key = request.headers.get(idempotencyHeader)
+  if (key === null) return { userId: principal.userId }
+  if (key.length === 0 || key.length > maxKeyLength) {
+    const message = `must be 1 to ${maxKeyLength} characters`
+    throw new HttpProblem('invalid-parameter', `Idempotency-Key: ${message}`, {
+      errors: [{ field: 'Idempotency-Key', in: 'headers', message }],
+    })
+  }
+  return { userId: principal.userId, idempotency: { key, requestId: requestContext(request)?.id } }
+}
+
+const notFound = (what: string) => new HttpProblem('not-found', `No such ${what}.`)
+
+/** Turns a command's result into its response: 201 with the rendered value, or the refusal's problem. */
+async function answer<T>(
+  pending: Promise<Result<T>>,
+  render: (value: T) => { body: unknown; location?: string },
+  request: Request,
+  path: string,
+): Promise<Response> {
+  let result: Result<T>
+  try {
+    result = await pending
+  } catch (error) {
+    if (!(error instanceof LedgerUnavailableError)) throw error
+    throw new HttpProblem(
+      'service-unavailable',
+      'The ledger cannot commit writes right now; retry with the same Idempotency-Key.',
+      {},
+      { 'retry-after': String(error.retryAfterSeconds) },
+    )
+  }
+  const headers: Record<string, string> = {}
+  if (result.replayed) headers['idempotent-replayed'] = 'true'
+  if (!result.ok) {
+    const { code, detail } = result.refusal
+    const problem = new HttpProblem(problemOf[code], detail ?? refusalDetail[code])
+    // A replayed refusal is the original answer, request id included.
+    const body = problemBody(problem, path, result.requestId ?? requestContext(request)?.id)
+    headers['content-type'] = 'application/problem+json'
+    return new Response(JSON.stringify(body), { status: problem.status, headers })
+  }
+  const { body, location } = render(result.value)
+  headers['content-type'] = 'application/json'
+  if (location) headers.location = location
+  return new Response(JSON.stringify(body), { status: 201, headers })
+}
+
+const viewed = ({ transaction, viewpoint }: Viewed) => ({ body: transactionView(transaction, viewpoint) })
 
 export function ledgerRoutes({ auth, ledger }: { auth: AuthPlugin; ledger: Ledger }) {
   /** A deposit into or a withdrawal from the caller's own account (anyone else's answers 404). */
-  async function move(
+  const move = (
     op: 'deposit' | 'withdrawal',
-    principal: Principal,
-    accountId: string,
-    body: { amount: number; description?: string },
-    request: Request,
-    path: string,
-  ) {
-    const account = await ledger.ownedAccount(principal, accountId)
-    const info = requestInfo(principal, request, path, body)
-    const outcome =
-      op === 'deposit'
-        ? await ledger.deposit(info, account, body.amount, body.description)
-        : await ledger.withdraw(info, account, body.amount, body.description)
-    return respond(outcome)
-  }
+    { principal, params, body, request, path }: MoveContext,
+  ): Promise<Response> =>
+    answer(
+      ledger.move(callerOf(principal, request), { op, accountId: params.id, ...body }),
+      viewed,
+      request,
+      path,
+    )
 
   return new Elysia({ name: 'ledger' })
     .use(auth)
     .model(ledgerModel)
     .post(
       '/v1/accounts',
-      async ({ principal, body, request, path }) =>
-        respond(await ledger.openAccount(requestInfo(principal, request, path, body), body.currency)),
+      ({ principal, body, request, path }) =>
+        answer(
+          ledger.openAccount(callerOf(principal, request), body.currency),
+          (account) => ({ body: accountView(account), location: `/v1/accounts/${account.id}` }),
+          request,
+          path,
+        ),
       {
         auth: 'user',
         body: 'NewAccount',
@@ -102,7 +165,11 @@ export function ledgerRoutes({ auth, ledger }: { auth: AuthPlugin; ledger: Ledge
     )
     .get(
       '/v1/accounts/:id',
-      async ({ principal, params }) => accountView(await ledger.readableAccount(principal, params.id)),
+      async ({ principal, params }) => {
+        const account = await ledger.readableAccount(principal, params.id)
+        if (!account) throw notFound('account')
+        return accountView(account)
+      },
       {
         auth: 'user',
         params: idParams,
@@ -110,50 +177,29 @@ export function ledgerRoutes({ auth, ledger }: { auth: AuthPlugin; ledger: Ledge
         detail: { tags, summary: 'An account and its balance (owner or admin)', security: bearerSecurity },
       },
     )
-    .post(
-      '/v1/accounts/:id/deposits',
-      ({ principal, params, body, request, path }) =>
-        move('deposit', principal, params.id, body, request, path),
-      {
-        auth: 'user',
-        params: idParams,
-        body: 'Movement',
-        response: { 201: 'Transaction' },
-        detail: { tags, summary: 'Deposit into your account', security: bearerSecurity, ...idempotencyDoc },
+    .post('/v1/accounts/:id/deposits', (context) => move('deposit', context), {
+      auth: 'user',
+      params: idParams,
+      body: 'Movement',
+      response: { 201: 'Transaction' },
+      detail: { tags, summary: 'Deposit into your account', security: bearerSecurity, ...idempotencyDoc },
+    })
+    .post('/v1/accounts/:id/withdrawals', (context) => move('withdrawal', context), {
+      auth: 'user',
+      params: idParams,
+      body: 'Movement',
+      response: { 201: 'Transaction' },
+      detail: {
+        tags,
+        summary: 'Withdraw from your account',
+        description: `409 insufficient-funds leaves the balance unchanged. ${idempotencyDoc.description}`,
+        security: bearerSecurity,
       },
-    )
-    .post(
-      '/v1/accounts/:id/withdrawals',
-      ({ principal, params, body, request, path }) =>
-        move('withdrawal', principal, params.id, body, request, path),
-      {
-        auth: 'user',
-        params: idParams,
-        body: 'Movement',
-        response: { 201: 'Transaction' },
-        detail: {
-          tags,
-          summary: 'Withdraw from your account',
-          description: `409 insufficient-funds leaves the balance unchanged. ${idempotencyDoc.description}`,
-          security: bearerSecurity,
-        },
-      },
-    )
+    })
     .post(
       '/v1/transfers',
-      async ({ principal, body, request, path }) => {
-        const from = await ledger.ownedAccount(principal, body.fromAccountId)
-        const to = await ledger.destinationAccount(body.toAccountId)
-        return respond(
-          await ledger.transfer(
-            requestInfo(principal, request, path, body),
-            from,
-            to,
-            body.amount,
-            body.description,
-          ),
-        )
-      },
+      ({ principal, body, request, path }) =>
+        answer(ledger.move(callerOf(principal, request), { op: 'transfer', ...body }), viewed, request, path),
       {
         auth: 'user',
         body: 'NewTransfer',
@@ -169,19 +215,19 @@ export function ledgerRoutes({ auth, ledger }: { auth: AuthPlugin; ledger: Ledge
     .get(
       '/v1/accounts/:id/transactions',
       async ({ principal, params, query }) => {
-        const account = await ledger.readableAccount(principal, params.id)
         const limit = pageLimit(query.limit)
-        const before = decodeCursor(query.cursor, postingIdPattern)
-        const rows = await ledger.history(
-          account.id,
-          before === undefined ? undefined : Number(before),
-          limit + 1,
-        )
-        const items = rows.slice(0, limit)
-        const last = items.at(-1)
+        const cursor = decodeCursor(query.cursor, historyCursorPattern)
+        let found: Awaited<ReturnType<Ledger['readableHistory']>>
+        try {
+          found = await ledger.readableHistory(principal, params.id, cursor, limit)
+        } catch (error) {
+          throw error instanceof InvalidCursorError ? invalidCursor() : error
+        }
+        if (!found) throw notFound('account')
+        const { account, page } = found
         return {
-          items: items.map((row) => transactionView(row.transaction, account.id)),
-          nextCursor: rows.length > limit && last ? encodeCursor(String(last.postingId)) : null,
+          items: page.items.map((transaction) => transactionView(transaction, account.id)),
+          nextCursor: page.next === undefined ? null : encodeCursor(page.next),
         }
       },
       {
@@ -200,8 +246,9 @@ export function ledgerRoutes({ auth, ledger }: { auth: AuthPlugin; ledger: Ledge
     .get(
       '/v1/transactions/:id',
       async ({ principal, params }) => {
-        const { transaction, viewpoint } = await ledger.readableTransaction(principal, params.id)
-        return transactionView(transaction, viewpoint)
+        const found = await ledger.readableTransaction(principal, params.id)
+        if (!found) throw notFound('transaction')
+        return transactionView(found.transaction, found.viewpoint)
       },
       {
         auth: 'user',
@@ -212,10 +259,13 @@ export function ledgerRoutes({ auth, ledger }: { auth: AuthPlugin; ledger: Ledge
     )
     .post(
       '/v1/transactions/:id/reversal',
-      async ({ principal, params, request, path }) => {
-        const { transaction: original } = await ledger.readableTransaction(principal, params.id)
-        return respond(await ledger.reverse(requestInfo(principal, request, path, undefined), original))
-      },
+      ({ principal, params, request, path }) =>
+        answer(
+          ledger.move(callerOf(principal, request), { op: 'reversal', transactionId: params.id }),
+          viewed,
+          request,
+          path,
+        ),
       {
         auth: 'admin',
         params: idParams,
@@ -230,4 +280,12 @@ export function ledgerRoutes({ auth, ledger }: { auth: AuthPlugin; ledger: Ledge
         },
       },
     )
+}
+
+interface MoveContext {
+  principal: Principal
+  params: { id: string }
+  body: { amount: number; description?: string }
+  request: Request
+  path: string
 }

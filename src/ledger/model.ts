@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import { t } from 'elysia'
 import { currencyCodes } from './currencies'
-import { maxAmount } from './repository'
+import { maxAmount } from './engine'
 
 // Type.Integer from TypeBox itself, not Elysia's t.Integer: Elysia's converts "10" to 10, and a string
 // amount must be refused, not guessed at.

@@ -1,5 +1,5 @@
 import { currencyExponent } from './currencies'
-import type { Account, Transaction } from './repository'
+import type { Account, Transaction } from './engine'
 
 export function accountView(account: Account) {
   return {
@@ -8,14 +8,13 @@ export function accountView(account: Account) {
     currency: account.currency,
     exponent: currencyExponent(account.currency) ?? 0,
     balance: account.balance,
-    createdAt: account.createdAt,
+    createdAt: new Date(account.createdAt).toISOString(),
   }
 }
 
 /** `balanceAfter` is the balance, after this transaction, of the account the caller is looking at. */
-export function transactionView(transaction: Transaction, viewpointAccountId?: string) {
-  const viewpoint =
-    transaction.postings.find((p) => p.accountId === viewpointAccountId) ?? transaction.postings[0]
+export function transactionView(transaction: Transaction, viewpointAccountId: string) {
+  const viewpoint = transaction.postings.find((p) => p.accountId === viewpointAccountId)
   return {
     id: transaction.id,
     kind: transaction.kind,
@@ -25,6 +24,6 @@ export function transactionView(transaction: Transaction, viewpointAccountId?: s
     reversesId: transaction.reversesId,
     postings: transaction.postings.map(({ accountId, amount }) => ({ accountId, amount })),
     balanceAfter: viewpoint?.balanceAfter ?? 0,
-    createdAt: transaction.createdAt,
+    createdAt: new Date(transaction.createdAt).toISOString(),
   }
 }

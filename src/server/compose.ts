@@ -11,13 +11,16 @@ import { builtinVerifier, externalVerifier, type TokenVerifier } from '../auth/v
 import { avatarFilesPath, LocalAvatarStore, loadUrlKey } from '../avatars/local-store'
 import type { Config } from '../config/settings'
 import type { SqliteConnection } from '../db/sqlite'
+import type { LedgerEngine } from '../ledger/engine'
 import { createLedgerMetrics } from '../ledger/metrics'
 import { startIdempotencyPurge } from '../ledger/purge'
-import { sqliteLedgerRepository } from '../ledger/repository'
 import { createLedger } from '../ledger/service'
-import { startWriterThread } from '../ledger/writer'
+import { openSqliteLedgerEngine } from '../ledger/sqlite/engine'
 import type { Logger } from '../observability/logger'
 import { sqliteUsersRepository } from '../users/repository'
+
+/** Time for the 503s of a batch whose commit outcome is unknown to reach their clients before exiting. */
+const exitDelayMs = 200
 
 /** Per-client failures allowed, as a multiple of the per-email limit: one office shares an address. */
 const clientFailureMultiple = 4
@@ -89,24 +92,24 @@ async function avatarStore(config: Config) {
 export async function composeApi(config: Config, db: SqliteConnection, logger: Logger, registry: Registry) {
   const users = sqliteUsersRepository(db)
   const ledgerMetrics = createLedgerMetrics(registry)
-  const repository = sqliteLedgerRepository(db)
-  const writer = await startWriterThread(config, {
+  const engine: LedgerEngine = await openSqliteLedgerEngine(config, db, {
     committed(batchSize, seconds) {
       ledgerMetrics.batchSize.observe(batchSize)
       ledgerMetrics.commitDuration.observe(seconds)
     },
-    failed(message) {
-      logger.error('ledger commit failed; the whole batch was rolled back', { reason: message })
+    failed(reason) {
+      logger.error('ledger commit failed; nothing of the batch was written; answering 503', { reason })
     },
-    died(message) {
-      // Crash-only: a ledgerd that cannot write must not go on answering reads as if healthy. Exit and
-      // let the supervisor (Kubernetes, systemd) start a fresh process.
-      logger.error('ledger writer thread died; exiting', { reason: message })
-      process.exit(1)
+    stopped(reason) {
+      // Crash-only: a ledgerd whose writes may or may not have committed must not go on guessing, nor
+      // answer reads as if healthy. Exit, once the requests of the failed batch have had their 503, and
+      // let the supervisor (Kubernetes, systemd) start a fresh process from what is on disk.
+      logger.error('ledger writer stopped; exiting for a restart', { reason })
+      setTimeout(() => process.exit(1), exitDelayMs)
     },
   })
-  const ledger = createLedger({ repository, writer, metrics: ledgerMetrics })
-  const purge = startIdempotencyPurge({ writer, retentionMs: config.idempotencyRetentionMs, logger })
+  const ledger = createLedger({ engine, metrics: ledgerMetrics })
+  const purge = startIdempotencyPurge({ engine, retentionMs: config.idempotencyRetentionMs, logger })
   const { verify, tokens, adminRole } = await tokenSetup(config, users)
   const authenticate = createAuthenticator({
     verify: cachedVerifier(verify, config.tokenCacheSize),
@@ -135,7 +138,7 @@ export async function composeApi(config: Config, db: SqliteConnection, logger: L
     avatars.files !== undefined && pathname.startsWith(`${avatarFilesPath}/`)
   const close = async () => {
     clearInterval(purge)
-    await writer.close()
+    await engine.close()
   }
-  return { app, ownsBodyLimit, close }
+  return { app, ownsBodyLimit, close, engine }
 }

@@ -53,8 +53,10 @@ export async function serveCommand(argv: readonly string[], io: CommandIO): Prom
   // shuts down cleanly (exit 0) instead of killing the process mid-way.
   const shutdownSignal = onShutdownSignal(logger)
   const metrics = createMetrics()
-  const readiness = new ReadinessProbe(sqliteHealthRepository(db), expectedSchemaVersion)
-  const { app, ownsBodyLimit, close } = await composeApi(config, db, logger, metrics.registry)
+  const { app, ownsBodyLimit, close, engine } = await composeApi(config, db, logger, metrics.registry)
+  const readiness = new ReadinessProbe(sqliteHealthRepository(db), expectedSchemaVersion, () =>
+    engine.writeProblem(),
+  )
   let listeners: Listeners
   try {
     listeners = listen(config, {

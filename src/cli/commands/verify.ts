@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { loadConfig } from '../../config/load'
 import { sqliteMigrations } from '../../db/migrations/sqlite'
 import { databaseFileName, openDatabase } from '../../db/open'
-import { verifyLedger } from '../../ledger/verify'
+import { verifyLedger } from '../../ledger/sqlite/verify'
 import { parseArgs } from '../args'
 import { type CommandIO, exitCodes } from '../io'
 

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
 import { createTokenIssuer } from '../../../src/auth/issuer'
 import { loadSigningKeys } from '../../../src/auth/keys'
-import { verifyLedger } from '../../../src/ledger/verify'
+import { verifyLedger } from '../../../src/ledger/sqlite/verify'
 import { sqliteUsersRepository } from '../../../src/users/repository'
 import type { Role } from '../../../src/users/user'
 import { type InProcessLedgerd, inProcessLedgerd } from '../../support/app'
@@ -446,7 +446,8 @@ async function runSequence(ops: Op[]) {
     // Ledger-wide: each currency sums to zero, no user account is below zero, the verifier agrees.
     // Straight from the table: the external accounts are not readable through the API.
     const totals = ledgerd.db.all<{ currency: string; kind: string; total: number; lowest: number }>(
-      `SELECT currency, kind, sum(balance) AS total, min(balance) AS lowest
+      `SELECT currency, CASE WHEN owner_id IS NULL THEN 'external' ELSE 'user' END AS kind,
+              sum(balance) AS total, min(balance) AS lowest
        FROM accounts GROUP BY currency, kind`,
     )
     for (const currency of currencies) {

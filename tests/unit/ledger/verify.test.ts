@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
-import { verifyLedger } from '../../../src/ledger/verify'
+import { verifyLedger } from '../../../src/ledger/sqlite/verify'
 import { type InProcessLedgerd, inProcessLedgerd } from '../../support/app'
 
 // A real ledger built through the API, then broken behind its back, one invariant at a time.
@@ -43,25 +43,48 @@ describe('ledgerd verify', () => {
     expect(violations.some((v) => v.includes(`account ${accountId} balance 301`))).toBe(true)
   })
 
-  test('an unbalanced transaction is named', () => {
+  test('a transaction that records the wrong balance after it is named', () => {
+    // Written behind the writer's back: the balance after should be 307, the account's balance 307.
     ledgerd.db.exec(
-      `INSERT INTO postings (transaction_id, account_id, amount, balance_after) VALUES ('${transactionId}', '${accountId}', 7, 307)`,
+      `INSERT INTO transactions (seq, id, kind, amount, currency, debit_account, credit_account, credit_balance,
+         credit_prev, created_by, created_at)
+       SELECT max(t.seq) + 1, 'forged', 'deposit', 7, 'USD', e.seq, a.seq, 999, a.head, 'someone', 0
+       FROM transactions t, accounts a, accounts e
+       WHERE a.id = '${accountId}' AND e.owner_id IS NULL AND e.currency = 'USD'`,
     )
     const { violations } = verifyLedger(ledgerd.db)
-    expect(violations).toContain(`transaction ${transactionId} does not balance: its postings sum to 7`)
+    expect(violations).toContain(
+      `transaction forged records balance 999 for account ${accountId} but the running sum is 307`,
+    )
+    expect(violations.some((v) => v.includes(`account ${accountId} names`))).toBe(true)
+    expect(violations.some((v) => v.includes('currency USD balances sum to'))).toBe(false)
   })
 
-  test('an idempotency record that names a missing transaction is named', () => {
-    ledgerd.db.exec(`UPDATE idempotency_keys SET transaction_id = 'nope' WHERE key = 'd1'`)
-    expect(verifyLedger(ledgerd.db).violations.some((v) => v.includes('names transaction nope'))).toBe(true)
+  test('a history link that skips a transaction is named, even with the append-only rule bypassed', () => {
+    ledgerd.db.exec('DROP TRIGGER transactions_append_only_update')
+    ledgerd.db.exec(
+      `UPDATE transactions SET credit_prev = NULL WHERE id <> '${transactionId}' AND credit_prev IS NOT NULL`,
+    )
+    ledgerd.db.exec(`UPDATE transactions SET debit_prev = NULL WHERE id <> '${transactionId}'`)
+    const { violations } = verifyLedger(ledgerd.db)
+    expect(violations.some((v) => v.includes(`links account ${accountId} to nothing`))).toBe(true)
   })
 
   test('posted entries cannot be changed or deleted at all', () => {
-    expect(() => ledgerd.db.exec('UPDATE postings SET amount = amount * 2')).toThrow('append-only')
+    expect(() => ledgerd.db.exec('UPDATE transactions SET amount = amount * 2')).toThrow('append-only')
     expect(() => ledgerd.db.exec('DELETE FROM transactions')).toThrow('append-only')
+    expect(() => ledgerd.db.exec("UPDATE transactions SET idem_key = 'other' WHERE idem_key = 'd1'")).toThrow(
+      'append-only',
+    )
+    expect(() => ledgerd.db.exec("UPDATE accounts SET currency = 'EUR'")).toThrow('never changes')
+    expect(() => ledgerd.db.exec('DELETE FROM accounts')).toThrow('never deleted')
+    // Forgetting a key is the one change allowed: the purge does it.
+    ledgerd.db.exec("UPDATE transactions SET idem_key = NULL WHERE idem_key = 'd1'")
   })
 
   test('the database itself refuses a user balance below zero', () => {
-    expect(() => ledgerd.db.exec(`UPDATE accounts SET balance = -1 WHERE id = '${accountId}'`)).toThrow()
+    expect(() => ledgerd.db.exec(`UPDATE accounts SET balance = -1 WHERE id = '${accountId}'`)).toThrow(
+      'CHECK',
+    )
   })
 })
