@@ -71,3 +71,42 @@ test('a writer that cannot open its database fails to start, saying why', async 
   db.close()
   rmSync(dataDir, { recursive: true, force: true })
 })
+
+test('a purge of many expired keys runs in slices between batches: a write is answered while it runs', async () => {
+  const fixture = await sqliteEngine('bun-sqlite')
+  const { engine } = fixture
+  const userId = await fixture.createUser()
+  const opened = await engine.openAccount({ userId }, { op: 'open-account', currency: 'USD' })
+  const accountId = (opened as { value: { id: string } }).value.id
+  const expired = 5_000
+  for (let sent = 0; sent < expired; sent += 500) {
+    await Promise.all(
+      Array.from({ length: 500 }, (_, i) =>
+        engine.move(
+          { userId, idempotency: { key: `old-${sent + i}` } },
+          { op: 'deposit', accountId, amount: 1 },
+        ),
+      ),
+    )
+  }
+  let purgeDone = false
+  const purge = engine.purgeIdempotencyKeys(Date.now() + 1).then((count) => {
+    purgeDone = true
+    return count
+  })
+  // One after the other, each answered before the purge has finished: the writer does not hold writes
+  // until the whole purge is over.
+  for (let i = 0; i < 3; i++) {
+    expect((await engine.move({ userId }, { op: 'deposit', accountId, amount: 1 })).ok).toBe(true)
+    expect(purgeDone).toBe(false)
+  }
+  expect(await purge).toBe(expired)
+  // Forgotten: the first key now runs afresh.
+  const again = await engine.move(
+    { userId, idempotency: { key: 'old-0' } },
+    { op: 'deposit', accountId, amount: 1 },
+  )
+  expect(again.replayed).toBe(false)
+  expect((await engine.account(accountId))?.balance).toBe(expired + 4)
+  await fixture.dispose()
+})
