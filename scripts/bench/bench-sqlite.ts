@@ -1,7 +1,7 @@
 // Benchmarks ledgerd's two SQLite drivers (bun:sqlite and better-sqlite3) through drizzle, on the shapes
 // ledgerd's writes and reads take, to decide which driver is the default. Both are measured in one run,
 // interleaved, on fresh databases in a temp dir (removed at exit) with the pragmas ledgerd uses.
-// Usage: bun scripts/bench-sqlite.ts [--quick]
+// Usage: bun scripts/bench/bench-sqlite.ts [--quick]
 // The temp dir comes from $TMPDIR: point it at the data disk if /tmp is a different (or tmpfs) filesystem.
 
 import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs'
@@ -10,14 +10,14 @@ import { join } from 'node:path'
 import betterSqlite3Package from 'better-sqlite3/package.json'
 import { eq, sql } from 'drizzle-orm'
 import { integer, sqliteTable, text } from 'drizzle-orm/sqlite-core'
-import type { DbDriver } from '../src/config/settings'
-import { openBetterSqlite3 } from '../src/db/drivers/better-sqlite3'
+import type { DbDriver } from '../../src/config/settings'
+import { openBetterSqlite3 } from '../../src/db/drivers/better-sqlite3'
 // Importing bun:sqlite (through this driver) fails at once under Node, before better-sqlite3, which
 // segfaults under this machine's Node 20, could ever be loaded; the better-sqlite3 driver loads it lazily.
-import { openBunSqlite } from '../src/db/drivers/bun-sqlite'
-import type { Orm, SqliteConnection } from '../src/db/sqlite'
+import { openBunSqlite } from '../../src/db/drivers/bun-sqlite'
+import type { Orm, SqliteConnection } from '../../src/db/sqlite'
 
-const usage = 'usage: bun scripts/bench-sqlite.ts [--quick]'
+const usage = 'usage: bun scripts/bench/bench-sqlite.ts [--quick]'
 
 // Full mode stays under ~60 s: each sample runs about sampleMs on the slower driver (less on the faster),
 // so the samples take at most 3 workloads x rounds x 2 x sampleMs, plus the warm-ups.

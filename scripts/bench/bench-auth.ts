@@ -3,18 +3,18 @@
 // (b) GET /v1/users/me through the whole in-process API (platform, auth plugin, user look-up), with
 // --token-cache-size 0 against the default. Rounds are interleaved and medians reported; read the ratios,
 // not the absolute numbers, which depend on the machine.
-// Usage: bun scripts/bench-auth.ts [--quick]
+// Usage: bun scripts/bench/bench-auth.ts [--quick]
 
 import { rmSync } from 'node:fs'
-import { createTokenIssuer } from '../src/auth/issuer'
-import { loadSigningKeys } from '../src/auth/keys'
-import { cachedVerifier } from '../src/auth/token-cache'
-import { builtinVerifier, type TokenVerifier } from '../src/auth/verifier'
-import { settings } from '../src/config/settings'
-import { type InProcessLedgerd, inProcessLedgerd } from '../tests/support/app'
-import { tempDir } from '../tests/support/ledgerd-process'
+import { createTokenIssuer } from '../../src/auth/issuer'
+import { loadSigningKeys } from '../../src/auth/keys'
+import { cachedVerifier } from '../../src/auth/token-cache'
+import { builtinVerifier, type TokenVerifier } from '../../src/auth/verifier'
+import { settings } from '../../src/config/settings'
+import { type InProcessLedgerd, inProcessLedgerd } from '../../tests/support/app'
+import { tempDir } from '../../tests/support/ledgerd-process'
 
-const usage = 'usage: bun scripts/bench-auth.ts [--quick]'
+const usage = 'usage: bun scripts/bench/bench-auth.ts [--quick]'
 const args = process.argv.slice(2)
 if (args.some((arg) => arg !== '--quick')) {
   console.error(usage)
