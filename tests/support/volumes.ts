@@ -76,6 +76,9 @@ interface CommandResult {
   stderr: string
 }
 
+/** mount(8) adds a hint about dmesg on a second line: the first line says what went wrong. */
+const firstLine = (text: string) => text.trim().split('\n')[0] ?? ''
+
 async function run(argv: string[], timeoutMs = commandTimeoutMs): Promise<CommandResult> {
   const proc = Bun.spawn(argv, { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
   let timedOut = false
@@ -97,7 +100,7 @@ async function runOrThrow(what: string, argv: string[], timeoutMs?: number): Pro
   const result = await run(argv, timeoutMs)
   if (result.exitCode !== 0)
     throw new VolumeError(
-      `${what}: \`${argv.join(' ')}\` exited ${result.exitCode}: ${result.stderr.trim() || result.stdout.trim()}`,
+      `${what}: \`${argv.join(' ')}\` exited ${result.exitCode}: ${firstLine(result.stderr) || firstLine(result.stdout)}`,
     )
   return result
 }
@@ -192,7 +195,7 @@ abstract class VolumeHandle implements Volume {
     if (result.exitCode === 0) return
     const busy = /busy/i.test(result.stderr)
     throw new VolumeError(
-      `could not remount ${this.mountPoint} read-only (mount exited ${result.exitCode}: ${result.stderr.trim()})` +
+      `could not remount ${this.mountPoint} read-only (mount exited ${result.exitCode}: ${firstLine(result.stderr)})` +
         (busy
           ? '. Linux refuses a read-only remount while any file on the filesystem is open for writing, and ' +
             'a running ledgerd holds its database open so; only the kernel itself can force it (ext4 ' +
@@ -242,7 +245,7 @@ abstract class VolumeHandle implements Volume {
         // A lazy unmount detaches it from the tree now; the kernel lets go when the last user does.
         await runOrThrow(`lazily unmounting ${this.mountPoint}`, ['umount', '-l', this.mountPoint])
         throw new VolumeError(
-          `${this.mountPoint} was still in use after 3 s (${result.stderr.trim()}); unmounted lazily`,
+          `${this.mountPoint} was still in use after 3 s (${firstLine(result.stderr)}); unmounted lazily`,
         )
       }
       await Bun.sleep(100)
@@ -333,7 +336,7 @@ class LoopExt4Volume extends VolumeHandle implements Ext4Volume {
     if (umount.exitCode !== 0) {
       const holders = await run(['fuser', '-vm', this.mountPoint])
       throw new VolumeError(
-        `cannot unmount ${this.mountPoint} to fsck it (${umount.stderr.trim()}); still using it: ` +
+        `cannot unmount ${this.mountPoint} to fsck it (${firstLine(umount.stderr)}); still using it: ` +
           `${holders.stderr.trim() || 'unknown'}`,
       )
     }
@@ -386,6 +389,8 @@ async function created<T extends VolumeHandle>(volume: T, setUp: () => Promise<v
   try {
     await setUp()
     mkdirSync(volume.dataDir, { mode: 0o700 })
+    // Durable before any fault: an ext4 error right away must not take the data dir with it.
+    await runOrThrow(`syncing ${volume.mountPoint}`, ['sync', '-f', volume.mountPoint])
   } catch (error) {
     await volume.dispose().catch(() => {})
     throw error
