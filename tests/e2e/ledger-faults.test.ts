@@ -182,18 +182,46 @@ test('disk full: a deposit answers 503 with Retry-After and changes nothing; rea
   )
 }, 30_000)
 
-// Linux (6.18 here) refuses `mount -o remount,ro` with EBUSY while any file on the filesystem is open for
-// writing, and ledgerd keeps its database, -wal and -shm open read-write, so this fails at the remount
-// whatever the engine does. Only the kernel can turn a busy filesystem read-only (ext4 errors=remount-ro:
-// the ext4 error test below), and that state is not lifted by a remount. Kept as specified until the spec
-// says otherwise.
-test('read-only remount under the running server: a deposit answers 503 with Retry-After; readiness says why and comes back by itself after remount rw; the retried deposit takes effect once', async () => {
+// A read-only remount under a running server cannot be made: Linux refuses `mount -o remount,ro` with
+// EBUSY while any file on the filesystem is open for writing, as ledgerd's database is. At run time a
+// volume turns read-only only by the kernel's own hand (ext4 errors=remount-ro: the ext4 error test
+// below, where the writes fail with I/O errors). What can be tried is a volume that is read-only when
+// ledgerd starts, as after such an error, before an operator has repaired it.
+test('a data volume that is read-only at start: serve exits 1 saying so, binds nothing; once writable, it serves', async () => {
   const volume = await ext4Volume({ sizeMiB: 64 })
-  await refusedThenRecovered(
-    volume,
-    () => volume.remountReadOnly(),
-    () => volume.remountReadWrite(),
-  )
+  let server: RunningLedgerd | undefined
+  try {
+    server = await startLedgerd({ dataDir: volume.dataDir, keepDataDir: true })
+    const funded = await fundedAccount(server, 'ro')
+    expect(await server.stop()).toBe(0)
+
+    await volume.remountReadOnly()
+    const refused = await runLedgerd([
+      'serve',
+      '--port',
+      '0',
+      '--admin-port',
+      '0',
+      '--data-dir',
+      volume.dataDir,
+    ])
+    expect({ exitCode: refused.exitCode, stdout: refused.stdout }).toEqual({
+      exitCode: 1,
+      stdout: expect.not.stringContaining('"listening"'),
+    })
+    expect(refused.stderr).toMatch(/read-only file system/)
+
+    await volume.remountReadWrite()
+    server = await startLedgerd({ dataDir: volume.dataDir, keepDataDir: true })
+    const { api, owner, account } = { ...funded, api: ledgerClient(server.apiUrl) }
+    expect((await api.deposit(owner.token, account.id, 1)).status).toBe(201)
+    expect(await server.stop()).toBe(0)
+    expect(await verification(volume.dataDir)).toEqual(verified)
+  } finally {
+    killIfRunning(server)
+    await server?.exited
+    await volume.dispose()
+  }
 }, 30_000)
 
 test('a data dir that fills up while the server is idle does not make it exit', async () => {
