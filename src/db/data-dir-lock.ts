@@ -55,8 +55,12 @@ export function acquireDataDirLock(dataDir: string): DataDirLock {
     db.exec('PRAGMA locking_mode = EXCLUSIVE')
     // No -journal file beside the lock: its content does not matter, only the lock does.
     db.exec('PRAGMA journal_mode = MEMORY')
-    // In exclusive locking mode the exclusive lock taken here is kept after COMMIT, until close().
+    // In exclusive locking mode the exclusive lock a write takes is kept after COMMIT, until close(). A
+    // real write, not a bare BEGIN EXCLUSIVE: on a lock file SQLite could open only read-only, that took a
+    // shared lock, and a second process opening it the same way "acquired" it too (measured); the write
+    // fails instead.
     db.exec('BEGIN EXCLUSIVE')
+    db.exec(`PRAGMA user_version = ${process.pid}`)
     db.exec('COMMIT')
   } catch (error) {
     db.close()
