@@ -141,10 +141,14 @@ export interface CommandResult {
   stderr: string
 }
 
-/** Runs a one-shot ledgerd command (version, migrate, healthcheck...) to completion. */
+/**
+ * Runs a one-shot ledgerd command (version, migrate, healthcheck...) to completion. With killAfterMs, a
+ * command still running then is killed (SIGKILL): for a `serve` expected to refuse, which must not be left
+ * serving if it does not.
+ */
 export async function runLedgerd(
   args: string[],
-  options: { env?: Record<string, string>; cwd?: string } = {},
+  options: { env?: Record<string, string>; cwd?: string; killAfterMs?: number } = {},
 ): Promise<CommandResult> {
   const proc = Bun.spawn([binaryPath, ...args], {
     cwd: options.cwd,
@@ -153,11 +157,15 @@ export async function runLedgerd(
     stdout: 'pipe',
     stderr: 'pipe',
   })
+  const killer =
+    options.killAfterMs === undefined
+      ? undefined
+      : setTimeout(() => proc.kill('SIGKILL'), options.killAfterMs)
   const [stdout, stderr, exitCode] = await Promise.all([
     new Response(proc.stdout).text(),
     new Response(proc.stderr).text(),
     proc.exited,
-  ])
+  ]).finally(() => clearTimeout(killer))
   return { exitCode, stdout, stderr }
 }
 
