@@ -37,7 +37,7 @@ export async function serveCommand(argv: readonly string[], io: CommandIO): Prom
   const logger = createLogger(config.logLevel)
   for (const name of loaded.unknownEnv) logger.warn('environment variable matches no setting', { name })
 
-  // The ledger's writer must be the database's only writer (what it caches is true only then): a second
+  // The ledger's writer must be the database's only writer (it is to keep balances in memory): a second
   // server on this data dir stops here, before it migrates, writes or binds anything.
   let lock: DataDirLock
   try {
