@@ -1,21 +1,17 @@
 import { afterAll, describe, expect, test } from 'bun:test'
-import { existsSync, rmSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import {
   type LogLine,
   type RunningLedgerd,
   runLedgerd,
+  serveArgs,
   startLedgerd,
-  tempDir,
 } from '../support/ledgerd-process'
+import { tempDirsRemovedAfterAll } from '../support/temp-dirs'
 
-const dirs: string[] = []
-const freshDir = () => {
-  const dir = tempDir()
-  dirs.push(dir)
-  return dir
-}
+const freshDir = tempDirsRemovedAfterAll()
 const servers: RunningLedgerd[] = []
 /** Starts the binary on the data dir; one a failed test leaves running is killed after the file. */
 const serve = async (dataDir: string) => {
@@ -25,22 +21,7 @@ const serve = async (dataDir: string) => {
 }
 afterAll(() => {
   for (const server of servers) if (server.process.exitCode === null) server.process.kill('SIGKILL')
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
 })
-
-const serveArgs = (dataDir: string) => [
-  'serve',
-  '--port',
-  '0',
-  '--admin-port',
-  '0',
-  '--host',
-  '127.0.0.1',
-  '--admin-host',
-  '127.0.0.1',
-  '--data-dir',
-  dataDir,
-]
 
 const logLines = (stdout: string): LogLine[] =>
   stdout

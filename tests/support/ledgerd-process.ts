@@ -53,9 +53,9 @@ export function cleanEnv(extra: Record<string, string> = {}): Record<string, str
   return { ...env, ...extra }
 }
 
-export async function startLedgerd(options: StartOptions = {}): Promise<RunningLedgerd> {
-  const dataDir = options.dataDir ?? tempDir()
-  const serveArgs = [
+/** `serve` on loopback, on ports the kernel picks, with this data dir. */
+export function serveArgs(dataDir: string): string[] {
+  return [
     'serve',
     '--port',
     '0',
@@ -65,8 +65,14 @@ export async function startLedgerd(options: StartOptions = {}): Promise<RunningL
     '127.0.0.1',
     '--admin-host',
     '127.0.0.1',
+    '--data-dir',
+    dataDir,
   ]
-  const command = [binaryPath, ...serveArgs, '--data-dir', dataDir, ...(options.args ?? [])]
+}
+
+export async function startLedgerd(options: StartOptions = {}): Promise<RunningLedgerd> {
+  const dataDir = options.dataDir ?? tempDir()
+  const command = [binaryPath, ...serveArgs(dataDir), ...(options.args ?? [])]
   const startedAt = performance.now()
   const proc = Bun.spawn([...(options.wrapper ?? []), ...command], {
     cwd: options.cwd,

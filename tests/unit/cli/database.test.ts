@@ -1,19 +1,10 @@
-import { afterAll, describe, expect, test } from 'bun:test'
-import { rmSync } from 'node:fs'
+import { describe, expect, test } from 'bun:test'
 import { run } from '../../../src/cli/main'
 import { acquireDataDirLock } from '../../../src/db/data-dir-lock'
 import { captureIO } from '../../support/cli'
-import { tempDir } from '../../support/ledgerd-process'
+import { tempDirsRemovedAfterAll } from '../../support/temp-dirs'
 
-const dirs: string[] = []
-const freshDir = () => {
-  const dir = tempDir()
-  dirs.push(dir)
-  return dir
-}
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
-})
+const freshDir = tempDirsRemovedAfterAll()
 
 async function createUser(dataDir: string, email: string) {
   const io = captureIO({}, 'a long piped password\n')

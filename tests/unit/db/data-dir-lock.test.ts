@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
@@ -9,17 +9,9 @@ import {
   lockFileName,
   readLockHolder,
 } from '../../../src/db/data-dir-lock'
-import { tempDir } from '../../support/ledgerd-process'
+import { tempDirsRemovedAfterAll } from '../../support/temp-dirs'
 
-const dirs: string[] = []
-const freshDir = () => {
-  const dir = tempDir()
-  dirs.push(dir)
-  return dir
-}
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
-})
+const freshDir = tempDirsRemovedAfterAll()
 
 const refusal = (dataDir: string): DataDirInUseError => {
   try {
