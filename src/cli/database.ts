@@ -1,21 +1,46 @@
 import type { Config } from '../config/settings'
+import { acquireDataDirLock, DataDirInUseError, type DataDirLock } from '../db/data-dir-lock'
 import { sqliteMigrations } from '../db/migrations/sqlite'
-import { MigrationError, migrate } from '../db/migrator'
+import { MigrationError, migrate, migrationStatus } from '../db/migrator'
 import { openDatabase } from '../db/open'
 import type { SqliteConnection } from '../db/sqlite'
 
 /**
  * Opens the database for a command that reads or writes users, applying pending migrations first as
- * `serve` does, so `ledgerd users create` works on a fresh data dir before the first start.
+ * `serve` does, so `ledgerd users create` works on a fresh data dir before the first start. While a server
+ * owns the data dir, users are still read and written (that is how an operator bootstraps an admin), but
+ * the schema is left to the server: a binary newer than the server's stops instead of migrating under it.
  */
 export async function openMigratedDatabase(config: Config): Promise<SqliteConnection> {
-  const db = await openDatabase(config)
+  let lock: DataDirLock | undefined
+  let inUse: DataDirInUseError | undefined
   try {
-    migrate(db, sqliteMigrations)
-    return db
+    lock = acquireDataDirLock(config.dataDir)
   } catch (error) {
-    db.close()
-    if (error instanceof MigrationError) throw new Error(error.message)
-    throw error
+    if (!(error instanceof DataDirInUseError)) throw error
+    inUse = error
   }
+  try {
+    const db = await openDatabase(config)
+    try {
+      if (inUse) requireNoPendingMigrations(db, inUse)
+      else migrate(db, sqliteMigrations)
+      return db
+    } catch (error) {
+      db.close()
+      if (error instanceof MigrationError) throw new Error(error.message)
+      throw error
+    }
+  } finally {
+    // Held only while migrating: a server starting while an operator creates a user is not refused.
+    lock?.release()
+  }
+}
+
+function requireNoPendingMigrations(db: SqliteConnection, inUse: DataDirInUseError): void {
+  const pending = migrationStatus(db, sqliteMigrations).filter((m) => m.state === 'pending')
+  if (pending.length === 0) return
+  throw new Error(
+    `the database lacks migration(s) ${pending.map((m) => m.version).join(', ')} of this binary, and ${inUse.message}`,
+  )
 }

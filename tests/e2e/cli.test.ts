@@ -1,18 +1,11 @@
 import { Database } from 'bun:sqlite'
-import { afterAll, describe, expect, test } from 'bun:test'
-import { rmSync, statSync } from 'node:fs'
+import { describe, expect, test } from 'bun:test'
+import { statSync } from 'node:fs'
 import { join } from 'node:path'
-import { runLedgerd, startLedgerd, tempDir } from '../support/ledgerd-process'
+import { runLedgerd, startLedgerd } from '../support/ledgerd-process'
+import { tempDirsRemovedAfterAll } from '../support/temp-dirs'
 
-const dirs: string[] = []
-const freshDir = () => {
-  const dir = tempDir()
-  dirs.push(dir)
-  return dir
-}
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
-})
+const freshDir = tempDirsRemovedAfterAll()
 
 describe('ledgerd binary: commands', () => {
   test('version prints the release version and the git commit it was built from', async () => {

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { chownSync, rmSync } from 'node:fs'
+import { chmodSync, chownSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { acquireDataDirLock } from '../../src/db/data-dir-lock'
 import {
   binaryPath,
   cleanEnv,
@@ -176,6 +178,50 @@ describe('as the container image runs it: non-root, read-only root filesystem', 
       )
       expect(await proc.exited).toBe(1)
       expect(await new Response(proc.stderr).text()).toContain('$TMPDIR, which must be writable')
+    },
+  )
+
+  /** serve in the sandbox on a data dir of its own, prepared as root; resolves with the exit code and stderr. */
+  async function serveIn(prepare: (dir: string) => void) {
+    const dir = tempDir()
+    try {
+      chownSync(dir, imageUser, imageUser)
+      prepare(dir)
+      const command = [binaryPath, 'serve', '--port', '0', '--admin-port', '0', '--data-dir', dir]
+      const proc = Bun.spawn([...imageSandbox(dir), ...command], {
+        env: cleanEnv(),
+        stdout: 'pipe',
+        stderr: 'pipe',
+      })
+      const killer = setTimeout(() => proc.kill('SIGKILL'), 3_000)
+      const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()])
+      clearTimeout(killer)
+      return { dir, code, stderr }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+  test.if(canSandbox)(
+    'a read-only data dir stops serve with exit 1 naming the file it could not create',
+    async () => {
+      const { dir, code, stderr } = await serveIn((d) => chmodSync(d, 0o500))
+      expect(code).toBe(1)
+      expect(stderr).toContain(`EACCES: permission denied, open '${dir}/ledgerd.lock'`)
+    },
+  )
+  test.if(canSandbox)(
+    'a lock file it can only read stops serve with exit 1: it is never shared',
+    async () => {
+      const { dir, code, stderr } = await serveIn((d) => {
+        const lockFile = join(d, 'ledgerd.lock')
+        acquireDataDirLock(d).release()
+        chownSync(lockFile, imageUser, imageUser)
+        chmodSync(lockFile, 0o400)
+      })
+      expect(code).toBe(1)
+      expect(stderr).toContain(
+        `cannot lock the data dir: ${dir}/ledgerd.lock: attempt to write a readonly database`,
+      )
     },
   )
 })

@@ -53,9 +53,9 @@ export function cleanEnv(extra: Record<string, string> = {}): Record<string, str
   return { ...env, ...extra }
 }
 
-export async function startLedgerd(options: StartOptions = {}): Promise<RunningLedgerd> {
-  const dataDir = options.dataDir ?? tempDir()
-  const serveArgs = [
+/** `serve` on loopback, on ports the kernel picks, with this data dir. */
+export function serveArgs(dataDir: string): string[] {
+  return [
     'serve',
     '--port',
     '0',
@@ -65,8 +65,14 @@ export async function startLedgerd(options: StartOptions = {}): Promise<RunningL
     '127.0.0.1',
     '--admin-host',
     '127.0.0.1',
+    '--data-dir',
+    dataDir,
   ]
-  const command = [binaryPath, ...serveArgs, '--data-dir', dataDir, ...(options.args ?? [])]
+}
+
+export async function startLedgerd(options: StartOptions = {}): Promise<RunningLedgerd> {
+  const dataDir = options.dataDir ?? tempDir()
+  const command = [binaryPath, ...serveArgs(dataDir), ...(options.args ?? [])]
   const startedAt = performance.now()
   const proc = Bun.spawn([...(options.wrapper ?? []), ...command], {
     cwd: options.cwd,
@@ -141,10 +147,14 @@ export interface CommandResult {
   stderr: string
 }
 
-/** Runs a one-shot ledgerd command (version, migrate, healthcheck...) to completion. */
+/**
+ * Runs a one-shot ledgerd command (version, migrate, healthcheck...) to completion. With killAfterMs, a
+ * command still running then is killed (SIGKILL): for a `serve` expected to refuse, which must not be left
+ * serving if it does not.
+ */
 export async function runLedgerd(
   args: string[],
-  options: { env?: Record<string, string>; cwd?: string } = {},
+  options: { env?: Record<string, string>; cwd?: string; killAfterMs?: number } = {},
 ): Promise<CommandResult> {
   const proc = Bun.spawn([binaryPath, ...args], {
     cwd: options.cwd,
@@ -153,11 +163,15 @@ export async function runLedgerd(
     stdout: 'pipe',
     stderr: 'pipe',
   })
+  const killer =
+    options.killAfterMs === undefined
+      ? undefined
+      : setTimeout(() => proc.kill('SIGKILL'), options.killAfterMs)
   const [stdout, stderr, exitCode] = await Promise.all([
     new Response(proc.stdout).text(),
     new Response(proc.stderr).text(),
     proc.exited,
-  ])
+  ]).finally(() => clearTimeout(killer))
   return { exitCode, stdout, stderr }
 }
 

@@ -3,7 +3,10 @@ import { type CommandIO, exitCodes } from '../io'
 
 const commands = [
   ['serve', 'Run the API and admin listeners (migrates the database first).'],
-  ['migrate', 'Apply pending database migrations; --status lists applied and pending ones.'],
+  [
+    'migrate',
+    'Apply pending database migrations (refused while a server runs); --status lists applied and pending ones.',
+  ],
   ['healthcheck', 'Exit 0 if the local server answers ready on its admin port (for images without curl).'],
   [
     'token',

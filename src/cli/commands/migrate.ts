@@ -1,4 +1,6 @@
 import { loadConfig } from '../../config/load'
+import type { Config } from '../../config/settings'
+import { acquireDataDirLock, DataDirInUseError, type DataDirLock } from '../../db/data-dir-lock'
 import { sqliteMigrations } from '../../db/migrations/sqlite'
 import { MigrationError, migrate, migrationStatus } from '../../db/migrator'
 import { databaseFileName, openDatabase } from '../../db/open'
@@ -8,9 +10,29 @@ import { type CommandIO, exitCodes } from '../io'
 export async function migrateCommand(argv: readonly string[], io: CommandIO): Promise<number> {
   const args = parseArgs(argv, { settings: true, switches: ['status'] })
   const { config } = loadConfig(args.settings, io.env)
+  const statusOnly = args.switches.has('status')
+  // Changing the schema under a running server is refused; reading the status is not.
+  let lock: DataDirLock | undefined
+  if (!statusOnly) {
+    try {
+      lock = acquireDataDirLock(config.dataDir)
+    } catch (error) {
+      if (!(error instanceof DataDirInUseError)) throw error
+      io.err(`ledgerd migrate: ${error.message}\n`)
+      return exitCodes.failure
+    }
+  }
+  try {
+    return await migrateDatabase(config, statusOnly, io)
+  } finally {
+    lock?.release()
+  }
+}
+
+async function migrateDatabase(config: Config, statusOnly: boolean, io: CommandIO): Promise<number> {
   const db = await openDatabase(config)
   try {
-    if (args.switches.has('status')) {
+    if (statusOnly) {
       io.out(`database: ${config.dataDir}/${databaseFileName}\n`)
       for (const m of migrationStatus(db, sqliteMigrations)) {
         io.out(

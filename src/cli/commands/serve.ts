@@ -1,13 +1,14 @@
 import { createAdminHandler } from '../../admin'
 import { type LoadedConfig, loadConfig } from '../../config/load'
-import { envName, formatValue, type Setting, settings } from '../../config/settings'
+import { type Config, envName, formatValue, type Setting, settings } from '../../config/settings'
+import { acquireDataDirLock, DataDirInUseError, type DataDirLock } from '../../db/data-dir-lock'
 import { sqliteMigrations } from '../../db/migrations/sqlite'
 import { MigrationError, migrate } from '../../db/migrator'
 import { openDatabase } from '../../db/open'
 import { ReadinessProbe } from '../../health/readiness'
 import { sqliteHealthRepository } from '../../health/repository'
 import { instrument } from '../../http/handler'
-import { createLogger } from '../../observability/logger'
+import { createLogger, type Logger } from '../../observability/logger'
 import { createMetrics } from '../../observability/metrics'
 import { composeApi } from '../../server/compose'
 import { type Listeners, listen } from '../../server/listen'
@@ -36,6 +37,29 @@ export async function serveCommand(argv: readonly string[], io: CommandIO): Prom
   const logger = createLogger(config.logLevel)
   for (const name of loaded.unknownEnv) logger.warn('environment variable matches no setting', { name })
 
+  // The ledger's writer must be the database's only writer (it is to keep balances in memory): a second
+  // server on this data dir stops here, before it migrates, writes or binds anything.
+  let lock: DataDirLock
+  try {
+    lock = acquireDataDirLock(config.dataDir)
+  } catch (error) {
+    if (!(error instanceof DataDirInUseError)) throw error
+    logger.error('data dir is in use', {
+      dataDir: error.dataDir,
+      holder: error.holder,
+      reason: error.message,
+    })
+    return exitCodes.failure
+  }
+  try {
+    return await serveHoldingTheDataDir(config, logger)
+  } finally {
+    lock.release()
+  }
+}
+
+/** Everything `serve` does once it owns the data dir; returns with the database closed. */
+async function serveHoldingTheDataDir(config: Config, logger: Logger): Promise<number> {
   const db = await openDatabase(config)
   let expectedSchemaVersion: number
   try {
