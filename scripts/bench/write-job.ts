@@ -25,14 +25,23 @@ const accountCount = 64
 interface Variant {
   name: string
   /** How a job's Idempotency-Key is made. */
-  keys: 'counter' | 'uuid' | 'none'
+  keys: 'counter' | 'per-connection' | 'uuid' | 'none'
   /** Deposits only, or the benchmark's 70 : 20 deposits and withdrawals. */
   mix: 'deposits' | 'mixed'
   foreignKeysOff?: boolean
 }
 
 const variants: Variant[] = [
-  { name: 'deposits, keys as wrk makes them (a counter per connection)', keys: 'counter', mix: 'deposits' },
+  {
+    name: 'deposits, one counter for all keys (appended at the index end)',
+    keys: 'counter',
+    mix: 'deposits',
+  },
+  {
+    name: 'deposits, keys as wrk makes them (a counter per connection, 64 connections)',
+    keys: 'per-connection',
+    mix: 'deposits',
+  },
   { name: 'deposits, random UUID keys (as most clients make them)', keys: 'uuid', mix: 'deposits' },
   { name: 'deposits, no key', keys: 'none', mix: 'deposits' },
   { name: 'mixed 70:20, counter keys', keys: 'counter', mix: 'mixed' },

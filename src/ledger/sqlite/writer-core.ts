@@ -1,4 +1,4 @@
-import type { SqliteConnection, SqlValue } from '../../db/sqlite'
+import type { SqliteConnection } from '../../db/sqlite'
 import {
   type Account,
   type Command,
@@ -616,8 +616,7 @@ export class LedgerWriterCore {
 
   #insertExternal(currency: string): ExternalAccountState {
     const external = { seq: this.#nextAccountSeq++, id: Bun.randomUUIDv7(), currency, balance: 0n }
-    const params: SqlValue[] = [external.seq, external.id, null, currency, Date.now(), null]
-    this.#sql.insertAccount.run(...params)
+    this.#sql.insertAccount.run(external.seq, external.id, null, currency, Date.now(), null)
     return external
   }
 }
