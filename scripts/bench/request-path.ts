@@ -5,7 +5,8 @@
 // in one process; each figure is the median over the windows.
 //
 //   real path    GET /v1/accounts/:id and POST /v1/accounts/:id/deposits (with an Idempotency-Key;
-//                16 in flight, so the writer thread batches them as under load) through the real app.
+//                64 in flight, as scripts/bench.sh keeps them, so the writer thread batches them) through
+//                the real app.
 //   wrapper      the same requests with one part of instrument() left out: all of it (app.handle
 //                alone), the access-log line, the latency histogram, the generated request id (the
 //                caller sends an X-Request-Id instead).
@@ -18,7 +19,8 @@
 // build the Request is measured alone and subtracted from every figure. Log lines go to a sink that
 // drops them (ledgerd batches the stdout write per event-loop turn; that write is not counted).
 //
-// Usage: bun scripts/bench/request-path.ts [--quick] [--against <checkout>]
+// Usage: bun scripts/bench/request-path.ts [--quick] [--rounds N] [--only TEXT] [--against CHECKOUT]
+//   --only measures just the groups whose first line contains TEXT ("GET  /v1", "probe", ...).
 //   --against runs the same variants on another checkout too (its own src/, e.g. a `git worktree` of
 //   main with node_modules installed), interleaved in this process, for a before/after that one noisy
 //   neighbour cannot skew. The other checkout must have the same composeApi/instrument/platform/auth
@@ -28,25 +30,40 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
 import { Elysia, type Static, t } from 'elysia'
 import type { FetchHandler } from '../../src/http/handler'
 import type { ledgerModel as LedgerModel } from '../../src/ledger/model'
 import type { Logger } from '../../src/observability/logger'
 import type { Metrics } from '../../src/observability/metrics'
 
-const usage = 'usage: bun scripts/bench/request-path.ts [--quick] [--against <checkout>]'
-const args = process.argv.slice(2)
-const quick = args.includes('--quick')
-const againstAt = args.indexOf('--against')
-const against = againstAt === -1 ? undefined : args[againstAt + 1]
-const known = args.every((arg, i) => arg === '--quick' || arg === '--against' || i === againstAt + 1)
-if (!known || (againstAt !== -1 && !against)) {
+const usage =
+  'usage: bun scripts/bench/request-path.ts [--quick] [--rounds N] [--only TEXT] [--against CHECKOUT]'
+let options: { quick?: boolean; rounds?: string; only?: string; against?: string }
+try {
+  options = parseArgs({
+    options: {
+      quick: { type: 'boolean' },
+      rounds: { type: 'string' },
+      only: { type: 'string' },
+      against: { type: 'string' },
+    },
+  }).values
+} catch {
   console.error(usage)
   process.exit(2)
 }
+const { against, only } = options
 // Short windows, many rounds: a neighbour's burst spoils few windows, and the median drops those.
-const plan = quick ? { rounds: 9, windowMs: 60 } : { rounds: 41, windowMs: 80 }
-const inFlight = 16
+const plan = {
+  rounds: Number(options.rounds ?? (options.quick ? 9 : 41)),
+  windowMs: options.quick ? 60 : 80,
+}
+if (!Number.isInteger(plan.rounds) || plan.rounds < 1) {
+  console.error(usage)
+  process.exit(2)
+}
+const inFlight = 64
 
 /** The modules the bench drives, loaded from one checkout's src/. */
 async function load(root: string) {
@@ -310,8 +327,10 @@ async function window(variant: Variant): Promise<number> {
   let done = 0
   const started = performance.now()
   const cpu = process.threadCpuUsage()
+  // Writes complete in batches a few ms apart: their windows are longer, so each holds many batches.
+  const length = variant.concurrency ? plan.windowMs * 4 : plan.windowMs
   const loop = async () => {
-    while (performance.now() - started < plan.windowMs) {
+    while (performance.now() - started < length) {
       for (let i = 0; i < 8; i++) await variant.run()
       done += 8
     }
@@ -343,22 +362,29 @@ for (const checkout of checkouts) prepared.push({ ...checkout, ...(await prepare
 const names = prepared[0]?.variants.map((variant) => variant.name) ?? []
 
 console.log(
-  `request-path: ${plan.rounds} rounds of ~${plan.windowMs} ms per variant and checkout, Bun ${Bun.version}`,
+  `request-path: ${plan.rounds} rounds of ~${plan.windowMs} ms per variant (writes ${plan.windowMs * 4}) and checkout, Bun ${Bun.version}`,
 )
-for (const { variants } of prepared) for (const variant of variants) await window(variant) // warm-up
 // This machine's noise comes in phases seconds long (other work starting and stopping), so what is
 // compared is measured close together: a baseline and its variants in one group of windows, and each
-// variant on both checkouts back to back. Garbage is collected between groups, outside the windows.
+// variant on both checkouts back to back. No Bun.gc() between windows: a forced full collection throws
+// away compiled code, and the window after it ran ~25 % slower.
 const groups: string[][] = []
 for (const variant of prepared[0]?.variants ?? []) {
   if (variant.baseline) groups.at(-1)?.push(variant.name)
   else groups.push([variant.name])
 }
+// --only keeps the groups whose baseline matches, and the Request-building ones that are subtracted.
+const chosen = groups.filter(
+  ([name = '']) => !only || name.includes(only) || name === buildGet || name === buildPost,
+)
+const measured = new Set(chosen.flat())
+for (const { variants } of prepared) {
+  for (const variant of variants) if (measured.has(variant.name)) await window(variant) // warm-up
+}
 const samples = prepared.map(() => new Map<string, number[]>(names.map((name) => [name, []])))
 for (let round = 0; round < plan.rounds; round++) {
   const flip = <T>(items: T[]) => (round % 2 === 0 ? items : [...items].reverse())
-  for (const group of flip(groups)) {
-    Bun.gc(true)
+  for (const group of flip(chosen)) {
     for (const name of flip(group)) {
       for (const side of flip(prepared)) {
         const variant = side.variants.find((candidate) => candidate.name === name) as Variant
@@ -389,6 +415,7 @@ console.log(
   `${prepared.map((side) => side.label.slice(0, 26).padEnd(28)).join('')}${against ? 'change'.padEnd(15) : ''}`,
 )
 for (const variant of prepared[0]?.variants.slice(2) ?? []) {
+  if (!measured.has(variant.name)) continue
   const cells = prepared.map((_, i) => cell(i, variant)).join('')
   const change = against ? paired(of(0, variant.name), of(1, variant.name)).padEnd(15) : ''
   console.log(`${cells}${change}${variant.name}`)
