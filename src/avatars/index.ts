@@ -2,7 +2,7 @@ import { Elysia, t } from 'elysia'
 import { type AuthPlugin, bearerSecurity } from '../auth/plugin'
 import { HttpProblem, problemResponse } from '../http/problem'
 import { publicBaseUrl } from '../http/public-url'
-import { noteRoute, requestContext } from '../http/request-context'
+import { noteMatchedRoute, requestIdOf } from '../http/request-context'
 import type { Logger } from '../observability/logger'
 import { avatarFilesPath, type LocalAvatarStore } from './local-store'
 import { avatarsModel } from './model'
@@ -92,9 +92,9 @@ export function avatarFilesRoutes(store: LocalAvatarStore | undefined, logger: L
   if (!store) return files
   const fileParams = t.Object({ userId: t.String() })
   return files
-    .onTransform(({ request, route }) => noteRoute(request, route))
+    .onTransform(noteMatchedRoute)
     .onError(({ error, request, path }) => {
-      const requestId = requestContext(request)?.id
+      const requestId = requestIdOf(request)
       if (error instanceof HttpProblem) return problemResponse(error, path, requestId)
       logger.error('unhandled error', { requestId, method: request.method, path, error })
       return problemResponse(new HttpProblem('internal-error'), path, requestId)

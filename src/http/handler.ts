@@ -3,7 +3,7 @@ import type { Logger } from '../observability/logger'
 import type { Metrics } from '../observability/metrics'
 import { tooLarge } from './body'
 import { problemResponse } from './problem'
-import { beginRequest, clientAddressOf } from './request-context'
+import { beginRequest, clientAddressOf, pathOf } from './request-context'
 
 export type FetchHandler = (request: Request, server?: Server<unknown>) => Promise<Response>
 
@@ -21,6 +21,22 @@ export interface HandlerOptions {
 const unmatchedRoute = 'unmatched'
 
 /**
+ * Every response carries the request id. Set here rather than through Elysia's `set.headers`: a header
+ * there makes Elysia copy every Response a handler returns (the ledger's writes return one).
+ */
+function withRequestId(response: Response, id: string): Response {
+  try {
+    response.headers.set('x-request-id', id)
+    return response
+  } catch {
+    // Immutable headers (Response.redirect, Response.error): answer with a copy.
+    const copy = new Response(response.body, response)
+    copy.headers.set('x-request-id', id)
+    return copy
+  }
+}
+
+/**
  * Wraps the Elysia app: assigns the request id, refuses declared-oversized bodies before any work,
  * and records one access-log line and one latency observation per request with its final status.
  */
@@ -34,18 +50,18 @@ export function instrument(
       request,
       clientAddressOf(request, server?.requestIP(request)?.address, forwardedForHops),
     )
-    const declaredLength = Number(request.headers.get('content-length') ?? 0)
-    const url = new URL(request.url)
+    const path = pathOf(request.url)
+    const declaredLength = request.headers.get('content-length')
     let response: Response
     try {
       response =
-        declaredLength > bodyLimitBytes && !ownsBodyLimit(url.pathname)
-          ? problemResponse(tooLarge(bodyLimitBytes), url.pathname, context.id)
-          : await handle(request)
+        declaredLength !== null && Number(declaredLength) > bodyLimitBytes && !ownsBodyLimit(path)
+          ? problemResponse(tooLarge(bodyLimitBytes), path, context.id)
+          : withRequestId(await handle(request), context.id)
     } catch (error) {
       // Elysia's own error handler should have answered; this is the last line of defence.
       logger.error('unhandled error outside the router', { requestId: context.id, error })
-      response = new Response(null, { status: 500 })
+      response = withRequestId(new Response(null, { status: 500 }), context.id)
     }
     const seconds = (performance.now() - started) / 1000
     const route = context.route ?? unmatchedRoute
@@ -56,7 +72,7 @@ export function instrument(
     logger.info('request', {
       requestId: context.id,
       method: request.method,
-      path: url.pathname,
+      path,
       route,
       status: response.status,
       durationMs: Math.round(seconds * 1e6) / 1e3,

@@ -2,25 +2,22 @@ import { Elysia, ValidationError } from 'elysia'
 import type { Logger } from '../observability/logger'
 import { parseJsonBody } from './body'
 import { HttpProblem, problemResponse } from './problem'
-import { noteRoute, requestContext } from './request-context'
+import { noteMatchedRoute, noteRoute, requestIdOf } from './request-context'
 import { validationProblem } from './validation'
 
 /**
- * The cross-cutting behaviour every route gets: request id header, JSON-only bodies within the size
- * limit, and one error handler that answers every failure as application/problem+json. An unexpected
- * error is logged with its stack and answered with a bare 500 that says nothing about why.
+ * The cross-cutting behaviour every route gets: the matched route noted for the access log and metrics,
+ * JSON-only bodies within the size limit, and one error handler that answers every failure as
+ * application/problem+json. An unexpected error is logged with its stack and answered with a bare 500
+ * that says nothing about why. (The request id header is set by the wrapper, src/http/handler.ts.)
  */
 export function platform({ logger, bodyLimitBytes }: { logger: Logger; bodyLimitBytes: number }) {
   return new Elysia({ name: 'platform' })
-    .onRequest(({ request, set }) => {
-      const context = requestContext(request)
-      if (context) set.headers['x-request-id'] = context.id
-    })
     .onParse({ as: 'global' }, ({ request }) => parseJsonBody(request, bodyLimitBytes))
-    .onTransform({ as: 'global' }, ({ request, route }) => noteRoute(request, route))
+    .onTransform({ as: 'global' }, noteMatchedRoute)
     .onError({ as: 'global' }, ({ code, error, request, route, path }) => {
       noteRoute(request, route)
-      const requestId = requestContext(request)?.id
+      const requestId = requestIdOf(request)
       // Elysia wraps whatever the body parser throws in a ParseError; the parser's own problem is inside.
       const problem = error instanceof HttpProblem ? error : (error as Error).cause
       if (problem instanceof HttpProblem) return problemResponse(problem, path, requestId)
