@@ -142,12 +142,14 @@ async function prepare(root: string) {
   const withoutLog = wrap((request) => app.handle(request), {
     logger: m.logger.createLogger('warn', () => {}),
   })
+  // Whichever histogram API the checkout has: observe(labels, v), labels(...).observe(v), series(...).observe(v).
+  const ignored = () => ({ observe: () => {} })
   const noHistogram = new Proxy(metrics.httpRequestDuration, {
     get: (target, property) =>
       property === 'observe'
         ? () => {}
-        : property === 'labels'
-          ? () => ({ observe: () => {} })
+        : property === 'labels' || property === 'series'
+          ? ignored
           : Reflect.get(target, property),
   })
   const withoutHistogram = wrap((request) => app.handle(request), {

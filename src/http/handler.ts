@@ -71,10 +71,7 @@ export function instrument(
     }
     const seconds = (performance.now() - started) / 1000
     const route = context.route ?? unmatchedRoute
-    metrics.httpRequestDuration.observe(
-      { method: request.method, route, status: String(response.status) },
-      seconds,
-    )
+    metrics.httpRequestDuration.series(request.method, route, response.status).observe(seconds)
     if (logger.enabled('info')) {
       // The line info('request', {...}) would write, built as one string. The id is a UUID or passed
       // acceptableId, and Bun takes only known method names: neither can need escaping.
