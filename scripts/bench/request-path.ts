@@ -12,8 +12,10 @@
 //                caller sends an X-Request-Id instead).
 //   Elysia parts a probe route with the ledger's own schemas (idParams, Movement, Account, Transaction)
 //                behind the real platform plugin and the real auth plugin (token cache, user look-up),
-//                whose handler returns a fixed answer, and copies of it that each leave one part out:
-//                the auth macro, params validation, body parsing and validation, the response schema.
+//                in an app with the API's root options (src/app.ts), whose handler returns a fixed
+//                answer, and copies of it that each leave one part out:
+//                the auth macro, params validation, body parsing and validation, the response schema;
+//                and one whose auth macro is a beforeHandle setting ctx.principal, not a resolve.
 //
 // The difference between a variant and its baseline is that part's cost ("part" below). The time to
 // build the Request is measured alone and subtracted from every figure. Log lines go to a sink that
@@ -69,6 +71,7 @@ const inFlight = 64
 async function load(root: string) {
   const src = (path: string) => import(join(root, 'src', path))
   return {
+    app: (await src('app.ts')) as Partial<typeof import('../../src/app')>,
     authenticator: (await src('auth/authenticator.ts')) as typeof import('../../src/auth/authenticator'),
     keys: (await src('auth/keys.ts')) as typeof import('../../src/auth/keys'),
     plugin: (await src('auth/plugin.ts')) as typeof import('../../src/auth/plugin'),
@@ -225,12 +228,30 @@ async function prepare(root: string) {
   const created = () =>
     new Response(transaction, { status: 201, headers: { 'content-type': 'application/json' } })
   const idParams = t.Object({ id: t.String({ maxLength: 64 }) })
-  const probe = new Elysia()
+  // The same authentication as a macro whose hook is a beforeHandle that sets ctx.principal, rather
+  // than a resolve whose result Elysia merges into the context.
+  const authBeforeHandle = new Elysia({ name: 'auth-before-handle' }).macro({
+    authBefore: (_: 'user') => ({
+      async beforeHandle(ctx) {
+        ;(ctx as unknown as { principal: unknown }).principal = await authenticate(
+          ctx.request.headers.get('authorization'),
+        )
+      },
+    }),
+  })
+  // With the options of the API's root instance, which decide how every route is compiled.
+  const probe = new Elysia(m.app.apiOptions ?? {})
     .use(m.platform.platform({ logger, bodyLimitBytes: config.bodyLimitBytes }))
     .use(m.plugin.authPlugin(authenticate))
     .model(m.model.ledgerModel)
     .get('/probe/full/:id', () => ({ ...account }), { auth: 'user', params: idParams, response: 'Account' })
     .get('/probe/no-auth/:id', () => ({ ...account }), { params: idParams, response: 'Account' })
+    .use(authBeforeHandle)
+    .get('/probe/auth-before-handle/:id', () => ({ ...account }), {
+      authBefore: 'user',
+      params: idParams,
+      response: 'Account',
+    })
     .get('/probe/no-params/:id', () => ({ ...account }), { auth: 'user', response: 'Account' })
     .get('/probe/no-response-schema/:id', () => ({ ...account }), { auth: 'user', params: idParams })
     .post('/probe/full/:id', ({ body }) => (body.amount > 0 ? created() : created()), {
@@ -288,6 +309,11 @@ async function prepare(root: string) {
     {
       name: 'GET    auth macro left out',
       run: () => viaProbe(get(`/probe/no-auth/${accountId}`)).then(ok),
+      baseline: getProbe,
+    },
+    {
+      name: 'GET    auth as a beforeHandle, not a resolve',
+      run: () => viaProbe(get(`/probe/auth-before-handle/${accountId}`)).then(ok),
       baseline: getProbe,
     },
     {
