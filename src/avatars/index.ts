@@ -1,5 +1,6 @@
 import { Elysia, t } from 'elysia'
 import { type AuthPlugin, bearerSecurity } from '../auth/plugin'
+import { idParams } from '../http/ids'
 import { HttpProblem, problemResponse } from '../http/problem'
 import { publicBaseUrl } from '../http/public-url'
 import { noteMatchedRoute, requestIdOf } from '../http/request-context'
@@ -9,7 +10,6 @@ import { avatarsModel } from './model'
 import { type AvatarStoreAccess, downloadUrl, requestUpload } from './service'
 
 const tags = ['avatars']
-const idParams = t.Object({ id: t.String({ maxLength: 64 }) })
 
 const redirectResponses = {
   307: { description: 'Redirect to a short-lived URL of the image.' },

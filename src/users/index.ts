@@ -1,6 +1,7 @@
-import { Elysia, t } from 'elysia'
+import { Elysia } from 'elysia'
 import { type AuthPlugin, bearerSecurity } from '../auth/plugin'
 import type { SignupMode } from '../config/settings'
+import { idParams } from '../http/ids'
 import { pageLimit, pageQuery } from '../http/pagination'
 import { usersModel } from './model'
 import type { UsersRepository } from './repository'
@@ -8,7 +9,6 @@ import { deleteUser, getUser, listUsers, renameUser, signUp } from './service'
 import { userView } from './user'
 
 const tags = ['users']
-const idParams = t.Object({ id: t.String({ maxLength: 64 }) })
 
 export function usersRoutes({
   auth,

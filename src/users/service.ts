@@ -1,6 +1,7 @@
 import { hashPassword } from '../auth/passwords'
 import { type Principal, requireSelfOrAdmin } from '../auth/principal'
 import type { SignupMode } from '../config/settings'
+import { uuidPattern } from '../http/ids'
 import { decodeCursor, encodeCursor } from '../http/pagination'
 import { HttpProblem } from '../http/problem'
 import type { UsersRepository } from './repository'
@@ -51,10 +52,8 @@ export async function deleteUser(users: UsersRepository, principal: Principal, i
   if (!(await users.delete(id))) throw new HttpProblem('not-found')
 }
 
-const userIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
-
 export async function listUsers(users: UsersRepository, limit: number, cursor: string | undefined) {
-  const rows = await users.list(decodeCursor(cursor, userIdPattern), limit + 1)
+  const rows = await users.list(decodeCursor(cursor, uuidPattern), limit + 1)
   const items = rows.slice(0, limit)
   const last = items.at(-1)
   return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null }
