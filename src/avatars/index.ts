@@ -1,9 +1,9 @@
 import { Elysia, t } from 'elysia'
 import { type AuthPlugin, bearerSecurity } from '../auth/plugin'
 import { idParams } from '../http/ids'
-import { HttpProblem, problemResponse } from '../http/problem'
+import { answerError } from '../http/platform'
 import { publicBaseUrl } from '../http/public-url'
-import { noteMatchedRoute, requestIdOf } from '../http/request-context'
+import { noteMatchedRoute } from '../http/request-context'
 import type { Logger } from '../observability/logger'
 import { avatarFilesPath, type LocalAvatarStore } from './local-store'
 import { avatarsModel } from './model'
@@ -84,8 +84,8 @@ export function avatarsRoutes({
 
 /**
  * The local store's signed URLs. No bearer token: the signature is the credential. Mounted before the
- * platform (see src/app.ts), whose parser takes JSON only, so these answer their own problems; there is
- * no listing route, and they are left out of the API reference.
+ * platform (see src/app.ts), whose parser takes JSON only, so they note their route and answer errors
+ * with its handler themselves; there is no listing route, and they are left out of the API reference.
  */
 export function avatarFilesRoutes(store: LocalAvatarStore | undefined, logger: Logger) {
   const files = new Elysia({ name: 'avatar-files' })
@@ -93,12 +93,7 @@ export function avatarFilesRoutes(store: LocalAvatarStore | undefined, logger: L
   const fileParams = t.Object({ userId: t.String() })
   return files
     .onTransform(noteMatchedRoute)
-    .onError(({ error, request, path }) => {
-      const requestId = requestIdOf(request)
-      if (error instanceof HttpProblem) return problemResponse(error, path, requestId)
-      logger.error('unhandled error', { requestId, method: request.method, path, error })
-      return problemResponse(new HttpProblem('internal-error'), path, requestId)
-    })
+    .onError((context) => answerError(logger, context))
     .put(
       `${avatarFilesPath}/:userId`,
       async ({ params, request, set }) => {

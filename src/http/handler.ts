@@ -60,10 +60,12 @@ export function instrument(
     const declaredLength = request.headers.get('content-length')
     let response: Response
     try {
-      response =
+      response = withRequestId(
         declaredLength !== null && Number(declaredLength) > bodyLimitBytes && !ownsBodyLimit(path)
           ? problemResponse(tooLarge(bodyLimitBytes), path, context.id)
-          : withRequestId(await handle(request), context.id)
+          : await handle(request),
+        context.id,
+      )
     } catch (error) {
       // Elysia's own error handler should have answered; this is the last line of defence.
       logger.error('unhandled error outside the router', { requestId: context.id, error })
