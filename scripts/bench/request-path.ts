@@ -15,7 +15,9 @@
 //                in an app with the API's root options (src/app.ts), whose handler returns a fixed
 //                answer, and copies of it that each leave one part out:
 //                the auth macro, params validation, body parsing and validation, the response schema;
-//                and one whose auth macro is a beforeHandle setting ctx.principal, not a resolve.
+//                one whose auth macro is a beforeHandle setting ctx.principal, not a resolve; and one
+//                whose token cache also holds 5,000 other tokens, as on a server in use (its "part" is
+//                negative: what the fuller cache adds).
 //
 // The difference between a variant and its baseline is that part's cost ("part" below). The time to
 // build the Request is measured alone and subtracted from every figure. Log lines go to a sink that
@@ -66,6 +68,7 @@ if (!Number.isInteger(plan.rounds) || plan.rounds < 1) {
   process.exit(2)
 }
 const inFlight = 64
+const otherTokens = 5000
 
 /** The modules the bench drives, loaded from one checkout's src/. */
 async function load(root: string) {
@@ -74,6 +77,7 @@ async function load(root: string) {
     app: (await src('app.ts')) as Partial<typeof import('../../src/app')>,
     authenticator: (await src('auth/authenticator.ts')) as typeof import('../../src/auth/authenticator'),
     keys: (await src('auth/keys.ts')) as typeof import('../../src/auth/keys'),
+    issuer: (await src('auth/issuer.ts')) as typeof import('../../src/auth/issuer'),
     plugin: (await src('auth/plugin.ts')) as typeof import('../../src/auth/plugin'),
     tokenCache: (await src('auth/token-cache.ts')) as typeof import('../../src/auth/token-cache'),
     verifier: (await src('auth/verifier.ts')) as typeof import('../../src/auth/verifier'),
@@ -198,21 +202,36 @@ async function prepare(root: string) {
 
   // The probe: the ledger's schemas behind the real platform and auth plugins; a fixed answer.
   const keys = await m.keys.loadSigningKeys(config)
-  const authenticate = m.authenticator.createAuthenticator({
-    verify: m.tokenCache.cachedVerifier(
-      m.verifier.builtinVerifier({
-        keys: keys.keySet,
-        issuer: config.tokenIssuer,
-        audience: config.tokenAudience,
-        clockSkewMs: config.tokenClockSkewMs,
-      }),
-      config.tokenCacheSize,
-    ),
-    users: m.users.sqliteUsersRepository(db),
-    mode: 'builtin',
-    adminRole: 'admin',
-    logger,
+  const authenticator = () =>
+    m.authenticator.createAuthenticator({
+      verify: m.tokenCache.cachedVerifier(
+        m.verifier.builtinVerifier({
+          keys: keys.keySet,
+          issuer: config.tokenIssuer,
+          audience: config.tokenAudience,
+          clockSkewMs: config.tokenClockSkewMs,
+        }),
+        config.tokenCacheSize,
+      ),
+      users: m.users.sqliteUsersRepository(db),
+      mode: 'builtin',
+      adminRole: 'admin',
+      logger,
+    })
+  const authenticate = authenticator()
+  // The same, with the cache holding other clients' tokens too, as it does on a server in use.
+  const busyAuthenticate = authenticator()
+  const issue = m.issuer.createTokenIssuer({
+    keys,
+    issuer: config.tokenIssuer,
+    audience: config.tokenAudience,
+    ttlMs: config.tokenTtlMs,
   })
+  const userId = (await call('GET', '/v1/users/me', undefined, token)).id as string
+  for (let i = 0; i < otherTokens; i++) {
+    await busyAuthenticate(`Bearer ${(await issue(userId, ['user'])).accessToken}`)
+  }
+  await busyAuthenticate(authorization)
   const transaction = JSON.stringify({
     id: '01900000-0000-7000-8000-000000000001',
     kind: 'deposit',
@@ -276,6 +295,12 @@ async function prepare(root: string) {
       response: { 201: 'Transaction' },
     })
   const viaProbe = wrap((request) => probe.handle(request))
+  const busyProbe = new Elysia(m.app.apiOptions ?? {})
+    .use(m.platform.platform({ logger, bodyLimitBytes: config.bodyLimitBytes }))
+    .use(m.plugin.authPlugin(busyAuthenticate))
+    .model(m.model.ledgerModel)
+    .get('/probe/full/:id', () => ({ ...account }), { auth: 'user', params: idParams, response: 'Account' })
+  const viaBusyProbe = wrap((request) => busyProbe.handle(request))
   const callerId = { 'x-request-id': 'bench-request-id' }
 
   const variants: Variant[] = [
@@ -306,6 +331,11 @@ async function prepare(root: string) {
       baseline: postReal,
     },
     { name: getProbe, run: () => viaProbe(get(`/probe/full/${accountId}`)).then(ok) },
+    {
+      name: `GET    ${otherTokens.toLocaleString('en')} other tokens in the token cache`,
+      run: () => viaBusyProbe(get(`/probe/full/${accountId}`)).then(ok),
+      baseline: getProbe,
+    },
     {
       name: 'GET    auth macro left out',
       run: () => viaProbe(get(`/probe/no-auth/${accountId}`)).then(ok),
