@@ -1,4 +1,5 @@
 import type { ReadinessProbe } from '../health/readiness'
+import { HttpProblem, problemResponse } from '../http/problem'
 import type { Metrics } from '../observability/metrics'
 
 const json = (status: number, body: unknown) =>
@@ -28,15 +29,7 @@ export function createAdminHandler({ readiness, metrics }: { readiness: Readines
           headers: { 'content-type': metrics.registry.contentType },
         })
       default:
-        return new Response(
-          JSON.stringify({
-            type: '/problems/not-found',
-            title: 'No such resource',
-            status: 404,
-            instance: pathname,
-          }),
-          { status: 404, headers: { 'content-type': 'application/problem+json' } },
-        )
+        return problemResponse(new HttpProblem('not-found'), pathname)
     }
   }
 }

@@ -1,17 +1,21 @@
+import { BoundedMap } from '../lib/bounded-map'
+
 /**
  * Counts failed logins per key (an email, a client address) in a sliding window. Memory is bounded: past
  * maxKeys the oldest key is forgotten, which can only make the throttle more lenient, never lock anyone
  * out wrongly.
  */
 export class FailureThrottle {
-  readonly #failures = new Map<string, number[]>()
+  readonly #failures: BoundedMap<string, number[]>
 
   constructor(
     private readonly limit: number,
     private readonly windowMs: number,
-    private readonly maxKeys = 100_000,
+    maxKeys = 100_000,
     private readonly now = Date.now,
-  ) {}
+  ) {
+    this.#failures = new BoundedMap(maxKeys)
+  }
 
   /** Milliseconds until the key may try again, or 0 if it may try now. */
   retryAfterMs(key: string): number {
@@ -23,10 +27,9 @@ export class FailureThrottle {
   recordFailure(key: string): void {
     const recent = this.#recent(key)
     recent.push(this.now())
+    // Added again rather than updated: a key that keeps failing is the last one forgotten.
     this.#failures.delete(key)
     this.#failures.set(key, recent.slice(-this.limit))
-    if (this.#failures.size > this.maxKeys)
-      this.#failures.delete(this.#failures.keys().next().value as string)
   }
 
   /** Takes back the latest failure: for an attempt counted before it was checked that then succeeded. */

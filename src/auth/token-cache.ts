@@ -1,3 +1,4 @@
+import { BoundedMap } from '../lib/bounded-map'
 import type { TokenVerifier, VerifiedToken } from './verifier'
 
 /**
@@ -7,22 +8,16 @@ import type { TokenVerifier, VerifiedToken } from './verifier'
  */
 export function cachedVerifier(verify: TokenVerifier, maxEntries: number, now = Date.now): TokenVerifier {
   if (maxEntries === 0) return verify
-  const cache = new Map<string, VerifiedToken>()
+  const cache = new BoundedMap<string, VerifiedToken>(maxEntries, 'use')
   return async (token) => {
     const hit = cache.get(token)
     if (hit) {
-      cache.delete(token)
       // Expiry is checked without the clock-skew allowance: a cached token never outlives its exp.
-      if (hit.expiresAt > now()) {
-        cache.set(token, hit)
-        return hit
-      }
+      if (hit.expiresAt > now()) return hit
+      cache.delete(token)
     }
     const verified = await verify(token)
-    if (verified.expiresAt > now()) {
-      cache.set(token, verified)
-      if (cache.size > maxEntries) cache.delete(cache.keys().next().value as string)
-    }
+    if (verified.expiresAt > now()) cache.set(token, verified)
     return verified
   }
 }

@@ -1,15 +1,15 @@
 import { Elysia, t } from 'elysia'
 import { type AuthPlugin, bearerSecurity } from '../auth/plugin'
-import { HttpProblem, problemResponse } from '../http/problem'
+import { idParams } from '../http/ids'
+import { answerError } from '../http/platform'
 import { publicBaseUrl } from '../http/public-url'
-import { noteRoute, requestContext } from '../http/request-context'
+import { noteMatchedRoute } from '../http/request-context'
 import type { Logger } from '../observability/logger'
 import { avatarFilesPath, type LocalAvatarStore } from './local-store'
 import { avatarsModel } from './model'
 import { type AvatarStoreAccess, downloadUrl, requestUpload } from './service'
 
 const tags = ['avatars']
-const idParams = t.Object({ id: t.String({ maxLength: 64 }) })
 
 const redirectResponses = {
   307: { description: 'Redirect to a short-lived URL of the image.' },
@@ -84,21 +84,18 @@ export function avatarsRoutes({
 
 /**
  * The local store's signed URLs. No bearer token: the signature is the credential. Mounted before the
- * platform (see src/app.ts), whose parser takes JSON only, so these answer their own problems; there is
- * no listing route, and they are left out of the API reference.
+ * platform (see src/app.ts), whose parser takes JSON only, so they note their route and answer errors
+ * with its handler themselves; there is no listing route, and they are left out of the API reference.
  */
 export function avatarFilesRoutes(store: LocalAvatarStore | undefined, logger: Logger) {
   const files = new Elysia({ name: 'avatar-files' })
   if (!store) return files
   const fileParams = t.Object({ userId: t.String() })
   return files
-    .onTransform(({ request, route }) => noteRoute(request, route))
-    .onError(({ error, request, path }) => {
-      const requestId = requestContext(request)?.id
-      if (error instanceof HttpProblem) return problemResponse(error, path, requestId)
-      logger.error('unhandled error', { requestId, method: request.method, path, error })
-      return problemResponse(new HttpProblem('internal-error'), path, requestId)
-    })
+    .onTransform(noteMatchedRoute)
+    .onError(({ code, error, request, route, path }) =>
+      answerError(logger, { code, error, request, route, path }),
+    )
     .put(
       `${avatarFilesPath}/:userId`,
       async ({ params, request, set }) => {

@@ -1,4 +1,5 @@
 import { type Principal, requireSelfOrAdmin } from '../auth/principal'
+import { uuidPattern } from '../http/ids'
 import { HttpProblem } from '../http/problem'
 import type { Logger } from '../observability/logger'
 import type { AvatarStore, AvatarUploadSpec, PresignedUpload, StoreCall } from './store'
@@ -8,9 +9,6 @@ export interface AvatarStoreAccess {
   timeoutMs: number
   logger: Logger
 }
-
-// User ids are UUIDs; another string names no user, and never reaches the store as part of a key.
-const userIdShape = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 const retryAfterSeconds = 5
 
@@ -76,7 +74,8 @@ export async function downloadUrl(
   baseUrl: string,
 ): Promise<string> {
   requireSelfOrAdmin(principal, userId)
-  const url = userIdShape.test(userId)
+  // User ids are UUIDs; another string names no user, and never reaches the store as part of a key.
+  const url = uuidPattern.test(userId)
     ? await callStore(access, 'presign download', baseUrl, (call) =>
         access.store.presignDownload(userId, call),
       )

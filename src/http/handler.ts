@@ -3,7 +3,7 @@ import type { Logger } from '../observability/logger'
 import type { Metrics } from '../observability/metrics'
 import { tooLarge } from './body'
 import { problemResponse } from './problem'
-import { beginRequest, clientAddressOf } from './request-context'
+import { beginRequest, clientAddressOf, pathOf } from './request-context'
 
 export type FetchHandler = (request: Request, server?: Server<unknown>) => Promise<Response>
 
@@ -16,9 +16,31 @@ export interface HandlerOptions {
   ownsBodyLimit?: (pathname: string) => boolean
 }
 
+// Printable ASCII but the quote and the backslash: a JSON string needs no escaping for these.
+const plain = /^[ !#-[\]-~]*$/
+
+/** A JSON string literal: quoted as is when nothing in it needs escaping, which is almost always. */
+const json = (text: string) => (plain.test(text) ? `"${text}"` : JSON.stringify(text))
+
 // Requests that matched no route share one label, so scanners probing random paths cannot grow the
 // number of time series without bound.
 const unmatchedRoute = 'unmatched'
+
+/**
+ * Every response carries the request id. Set here rather than through Elysia's `set.headers`: a header
+ * there makes Elysia copy every Response a handler returns (the ledger's writes return one).
+ */
+function withRequestId(response: Response, id: string): Response {
+  try {
+    response.headers.set('x-request-id', id)
+    return response
+  } catch {
+    // Immutable headers (Response.redirect, Response.error): answer with a copy.
+    const copy = new Response(response.body, response)
+    copy.headers.set('x-request-id', id)
+    return copy
+  }
+}
 
 /**
  * Wraps the Elysia app: assigns the request id, refuses declared-oversized bodies before any work,
@@ -34,34 +56,35 @@ export function instrument(
       request,
       clientAddressOf(request, server?.requestIP(request)?.address, forwardedForHops),
     )
-    const declaredLength = Number(request.headers.get('content-length') ?? 0)
-    const url = new URL(request.url)
+    const path = pathOf(request.url)
+    const declaredLength = request.headers.get('content-length')
     let response: Response
     try {
-      response =
-        declaredLength > bodyLimitBytes && !ownsBodyLimit(url.pathname)
-          ? problemResponse(tooLarge(bodyLimitBytes), url.pathname, context.id)
-          : await handle(request)
+      response = withRequestId(
+        declaredLength !== null && Number(declaredLength) > bodyLimitBytes && !ownsBodyLimit(path)
+          ? problemResponse(tooLarge(bodyLimitBytes), path, context.id)
+          : await handle(request),
+        context.id,
+      )
     } catch (error) {
       // Elysia's own error handler should have answered; this is the last line of defence.
       logger.error('unhandled error outside the router', { requestId: context.id, error })
-      response = new Response(null, { status: 500 })
+      response = withRequestId(new Response(null, { status: 500 }), context.id)
     }
     const seconds = (performance.now() - started) / 1000
     const route = context.route ?? unmatchedRoute
-    metrics.httpRequestDuration.observe(
-      { method: request.method, route, status: String(response.status) },
-      seconds,
-    )
-    logger.info('request', {
-      requestId: context.id,
-      method: request.method,
-      path: url.pathname,
-      route,
-      status: response.status,
-      durationMs: Math.round(seconds * 1e6) / 1e3,
-      remoteAddr: context.clientAddress,
-    })
+    metrics.httpRequestDuration.series(request.method, route, response.status).observe(seconds)
+    if (logger.enabled('info')) {
+      // The line info('request', {...}) would write, built as one string. The id is a UUID or passed
+      // acceptableId, and Bun takes only known method names: neither can need escaping.
+      const remote = context.clientAddress === undefined ? '' : `,"remoteAddr":${json(context.clientAddress)}`
+      logger.json(
+        'info',
+        'request',
+        `"requestId":"${context.id}","method":"${request.method}","path":${json(path)},"route":${json(route)},` +
+          `"status":${response.status},"durationMs":${Math.round(seconds * 1e6) / 1e3}${remote}`,
+      )
+    }
     return response
   }
 }

@@ -35,3 +35,21 @@ export function decodeCursor(cursor: string | undefined, valid: RegExp): string 
   if (!valid.test(position)) throw invalidCursor()
   return position
 }
+
+/**
+ * A keyset page from the rows fetched for `limit + 1`: the extra row only says that there is a next
+ * page, whose cursor is the position of the last row shown. Built in the route, for every feature:
+ * cursors are part of the HTTP contract, not of a service.
+ */
+export function page<Row>(
+  rows: readonly Row[],
+  limit: number,
+  cursorOf: (row: Row) => string,
+): { items: Row[]; nextCursor: string | null } {
+  const items = rows.slice(0, limit)
+  const last = items.at(-1)
+  return {
+    items,
+    nextCursor: rows.length > limit && last !== undefined ? encodeCursor(cursorOf(last)) : null,
+  }
+}

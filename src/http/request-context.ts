@@ -1,15 +1,18 @@
-// Per-request facts that the outer handler (timing, access log, metrics) and the Elysia hooks inside
-// (error handler, route) both need. Keyed by the Request object, which Elysia passes through unchanged.
+// Per-request facts that the outer handler (timing, access log, metrics) and the Elysia hooks and
+// handlers inside (error handler, route, request id) all need. Kept on the Request object itself, which
+// Bun hands to the wrapper and Elysia passes to every hook unchanged: a property read, where a WeakMap
+// cost a hash look-up on every access.
 
 export interface RequestContext {
   id: string
   /** Route template ("/v1/accounts/:id"), once Elysia has matched one. */
-  route?: string
+  route: string | undefined
   /** The peer's IP address (the proxy's, behind one); undefined for in-process calls. */
-  clientAddress?: string
+  clientAddress: string | undefined
 }
 
-const contexts = new WeakMap<Request, RequestContext>()
+const contextKey = Symbol('ledgerd.request-context')
+type WithContext = Request & { [contextKey]?: RequestContext }
 
 // Accept the caller's id only if it is safe to echo into headers and logs.
 const acceptableId = /^[A-Za-z0-9._:-]{1,128}$/
@@ -31,16 +34,50 @@ export function clientAddressOf(
 
 export function beginRequest(request: Request, clientAddress?: string): RequestContext {
   const offered = request.headers.get('x-request-id')
-  const context = { id: offered && acceptableId.test(offered) ? offered : crypto.randomUUID(), clientAddress }
-  contexts.set(request, context)
+  const context: RequestContext = {
+    id: offered !== null && acceptableId.test(offered) ? offered : crypto.randomUUID(),
+    route: undefined,
+    clientAddress,
+  }
+  ;(request as WithContext)[contextKey] = context
   return context
 }
 
 export function requestContext(request: Request): RequestContext | undefined {
-  return contexts.get(request)
+  return (request as WithContext)[contextKey]
+}
+
+/** The request's id (echoed in X-Request-Id, logged, put in problem bodies); undefined outside the wrapper. */
+export function requestIdOf(request: Request): string | undefined {
+  return (request as WithContext)[contextKey]?.id
 }
 
 export function noteRoute(request: Request, route: string | undefined): void {
-  const context = contexts.get(request)
-  if (context && route) context.route = route
+  const context = (request as WithContext)[contextKey]
+  if (context !== undefined && route) context.route = route
+}
+
+/**
+ * The onTransform hook that records the matched route. Written as a `function` with no `return` on
+ * purpose: Elysia reads a hook's source to decide whether to await it (`=>` or `return` before a call,
+ * or the words async/await, mean "maybe async"), and awaiting costs every request a turn of the
+ * microtask queue.
+ */
+export function noteMatchedRoute(context: { request: Request; route: string }): void {
+  noteRoute(context.request, context.route)
+}
+
+/**
+ * The path of a request URL without parsing it: what `new URL(url).pathname` gives for the absolute,
+ * already-normalised URLs Bun and the Request constructor produce. The search starts after "http://" or
+ * "https:/", so a one-letter host is fine (Elysia itself starts at index 11, which a host of three
+ * characters or fewer defeats).
+ */
+export function pathOf(url: string): string {
+  const start = url.indexOf('/', 8)
+  if (start === -1) return '/'
+  let end = url.indexOf('?', start)
+  const fragment = url.indexOf('#', start)
+  if (fragment !== -1 && (end === -1 || fragment < end)) end = fragment
+  return end === -1 ? url.slice(start) : url.slice(start, end)
 }

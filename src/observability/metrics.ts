@@ -1,8 +1,9 @@
-import { collectDefaultMetrics, Histogram, Registry } from 'prom-client'
+import { collectDefaultMetrics, Registry } from 'prom-client'
+import { RequestDurations } from './request-durations'
 
 export interface Metrics {
   registry: Registry
-  httpRequestDuration: Histogram<'method' | 'route' | 'status'>
+  httpRequestDuration: RequestDurations
 }
 
 /**
@@ -16,12 +17,11 @@ export const httpDurationBuckets = [
 export function createMetrics(): Metrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
-  const httpRequestDuration = new Histogram({
-    name: 'http_request_duration_seconds',
-    help: 'Time from receiving a request to having its response ready, by method, route template and status.',
-    labelNames: ['method', 'route', 'status'] as const,
-    buckets: httpDurationBuckets,
-    registers: [registry],
-  })
+  const httpRequestDuration = new RequestDurations(
+    'http_request_duration_seconds',
+    'Time from receiving a request to having its response ready, by method, route template and status.',
+    httpDurationBuckets,
+    registry,
+  )
   return { registry, httpRequestDuration }
 }

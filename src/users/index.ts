@@ -1,14 +1,14 @@
-import { Elysia, t } from 'elysia'
+import { Elysia } from 'elysia'
 import { type AuthPlugin, bearerSecurity } from '../auth/plugin'
 import type { SignupMode } from '../config/settings'
-import { pageLimit, pageQuery } from '../http/pagination'
+import { idParams, uuidPattern } from '../http/ids'
+import { decodeCursor, page, pageLimit, pageQuery } from '../http/pagination'
 import { usersModel } from './model'
 import type { UsersRepository } from './repository'
 import { deleteUser, getUser, listUsers, renameUser, signUp } from './service'
 import { userView } from './user'
 
 const tags = ['users']
-const idParams = t.Object({ id: t.String({ maxLength: 64 }) })
 
 export function usersRoutes({
   auth,
@@ -58,8 +58,10 @@ export function usersRoutes({
     .get(
       '/v1/users',
       async ({ query }) => {
-        const page = await listUsers(users, pageLimit(query.limit), query.cursor)
-        return { items: page.items.map(userView), nextCursor: page.nextCursor }
+        const limit = pageLimit(query.limit)
+        const rows = await listUsers(users, decodeCursor(query.cursor, uuidPattern), limit + 1)
+        const { items, nextCursor } = page(rows, limit, (user) => user.id)
+        return { items: items.map(userView), nextCursor }
       },
       {
         auth: 'admin',

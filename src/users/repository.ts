@@ -1,6 +1,7 @@
 import { and, asc, eq, gt, isNull, sql } from 'drizzle-orm'
 import { users } from '../db/schema'
 import type { SqliteConnection } from '../db/sqlite'
+import { BoundedMap } from '../lib/bounded-map'
 import type { Role, User } from './user'
 
 export interface NewUser {
@@ -40,6 +41,8 @@ export interface UsersRepository {
  * bound is for other replicas sharing a database, where a deleted user's tokens keep working this long.
  */
 export const liveUserCacheMs = 2000
+/** How many users' "exists" answers are kept; past it the longest-kept is dropped. */
+const liveUserCacheSize = 100_000
 
 const columns = {
   id: users.id,
@@ -109,7 +112,7 @@ export function sqliteUsersRepository(db: SqliteConnection): UsersRepository {
     .returning({ id: users.id })
     .prepare()
 
-  const liveUntil = new Map<string, number>()
+  const liveUntil = new BoundedMap<string, number>(liveUserCacheSize)
 
   const insertRow = (user: NewUser, external?: ExternalIdentity) =>
     insert.get({
@@ -174,10 +177,7 @@ export function sqliteUsersRepository(db: SqliteConnection): UsersRepository {
       const until = liveUntil.get(id)
       if (until !== undefined && until > Date.now()) return true
       const live = byId.get({ id }) !== undefined
-      if (live) {
-        if (liveUntil.size >= 100_000) liveUntil.delete(liveUntil.keys().next().value as string)
-        liveUntil.set(id, Date.now() + liveUserCacheMs)
-      }
+      if (live) liveUntil.set(id, Date.now() + liveUserCacheMs)
       return live
     },
   }

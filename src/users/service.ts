@@ -1,7 +1,6 @@
 import { hashPassword } from '../auth/passwords'
 import { type Principal, requireSelfOrAdmin } from '../auth/principal'
 import type { SignupMode } from '../config/settings'
-import { decodeCursor, encodeCursor } from '../http/pagination'
 import { HttpProblem } from '../http/problem'
 import type { UsersRepository } from './repository'
 import { emailKey, type Role, type User } from './user'
@@ -51,11 +50,7 @@ export async function deleteUser(users: UsersRepository, principal: Principal, i
   if (!(await users.delete(id))) throw new HttpProblem('not-found')
 }
 
-const userIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
-
-export async function listUsers(users: UsersRepository, limit: number, cursor: string | undefined) {
-  const rows = await users.list(decodeCursor(cursor, userIdPattern), limit + 1)
-  const items = rows.slice(0, limit)
-  const last = items.at(-1)
-  return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null }
+/** Live users ordered by id, after the given id. */
+export function listUsers(users: UsersRepository, after: string | undefined, limit: number): Promise<User[]> {
+  return users.list(after, limit)
 }

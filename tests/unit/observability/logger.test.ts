@@ -36,3 +36,23 @@ describe('logger', () => {
     expect(JSON.parse(lines[0] as string).component).toBe('db')
   })
 })
+
+describe('lines built as one string (the access log)', () => {
+  test('json() writes the line info() would, bound fields included', () => {
+    const lines: string[] = []
+    const logger = createLogger('info', (l) => lines.push(l)).child({ component: 'api' })
+    logger.info('request', { status: 200, path: '/x' })
+    logger.json('info', 'request', '"status":200,"path":"/x"')
+    const [fromFields, fromJson] = lines.map((line) => line.replace(/"time":"[^"]+"/, '"time":"T"'))
+    expect(fromJson).toBe(fromFields as string)
+  })
+
+  test('json() and enabled() follow the level', () => {
+    const lines: string[] = []
+    const logger = createLogger('warn', (l) => lines.push(l))
+    expect(logger.enabled('info')).toBe(false)
+    expect(logger.enabled('error')).toBe(true)
+    logger.json('info', 'request', '"status":200')
+    expect(lines).toHaveLength(0)
+  })
+})
