@@ -1,9 +1,10 @@
-import { Elysia, t } from 'elysia'
+import { Elysia } from 'elysia'
 import { type AuthPlugin, bearerSecurity } from '../auth/plugin'
 import type { Principal } from '../auth/principal'
-import { decodeCursor, encodeCursor, invalidCursor, pageLimit, pageQuery } from '../http/pagination'
-import { HttpProblem, type ProblemType, problemBody } from '../http/problem'
-import { requestContext } from '../http/request-context'
+import { idParams, uuidPattern } from '../http/ids'
+import { decodeCursor, encodeCursor, invalidCursor, page, pageLimit, pageQuery } from '../http/pagination'
+import { HttpProblem, type ProblemType, problemResponse } from '../http/problem'
+import { requestIdOf } from '../http/request-context'
 import {
   type Caller,
   InvalidCursorError,
@@ -19,8 +20,6 @@ import { accountView, transactionView } from './views'
 // below answers in domain terms (src/ledger/engine.ts).
 
 const tags = ['ledger']
-const idParams = t.Object({ id: t.String({ maxLength: 64 }) })
-const accountIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const historyCursorPattern = /^\d{1,16}$/
 
 const idempotencyHeader = 'idempotency-key'
@@ -61,7 +60,7 @@ function callerOf(principal: Principal, request: Request): Caller {
       errors: [{ field: 'Idempotency-Key', in: 'headers', message }],
     })
   }
-  return { userId: principal.userId, idempotency: { key, requestId: requestContext(request)?.id } }
+  return { userId: principal.userId, idempotency: { key, requestId: requestIdOf(request) } }
 }
 
 const notFound = (what: string) => new HttpProblem('not-found', `No such ${what}.`)
@@ -89,11 +88,9 @@ async function answer<T>(
   if (result.replayed) headers['idempotent-replayed'] = 'true'
   if (!result.ok) {
     const { code, detail } = result.refusal
-    const problem = new HttpProblem(problemOf[code], detail ?? refusalDetail[code])
+    const problem = new HttpProblem(problemOf[code], detail ?? refusalDetail[code], {}, headers)
     // A replayed refusal is the original answer, request id included.
-    const body = problemBody(problem, path, result.requestId ?? requestContext(request)?.id)
-    headers['content-type'] = 'application/problem+json'
-    return new Response(JSON.stringify(body), { status: problem.status, headers })
+    return problemResponse(problem, path, result.requestId ?? requestIdOf(request))
   }
   const { body, location } = render(result.value)
   headers['content-type'] = 'application/json'
@@ -146,15 +143,11 @@ export function ledgerRoutes({ auth, ledger }: { auth: AuthPlugin; ledger: Ledge
         const limit = pageLimit(query.limit)
         const rows = await ledger.listAccounts(
           principal.userId,
-          decodeCursor(query.cursor, accountIdPattern),
+          decodeCursor(query.cursor, uuidPattern),
           limit + 1,
         )
-        const items = rows.slice(0, limit)
-        const last = items.at(-1)
-        return {
-          items: items.map(accountView),
-          nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null,
-        }
+        const { items, nextCursor } = page(rows, limit, (account) => account.id)
+        return { items: items.map(accountView), nextCursor }
       },
       {
         auth: 'user',

@@ -33,6 +33,12 @@ type Pending = { resolve: (result: JobResult) => void; reject: (error: Error) =>
 const cursorPattern = /^\d{1,16}$/
 
 /**
+ * The most jobs one commit takes: bounds the work and memory of a batch however many requests wait (the
+ * rest go in the next), and keeps every account a batch touches among the writer's most recently used.
+ */
+export const maxBatchJobs = 1024
+
+/**
  * The SQLite ledger engine. Reads run on the API thread's connection; every write is a job for the
  * writer thread (writer-worker.ts), which keeps the balances and commits jobs in groups: the jobs queued
  * while the API thread is busy go over as one batch (flushed with setImmediate, after the requests
@@ -59,8 +65,8 @@ export async function openSqliteLedgerEngine(
 
   const flush = () => {
     if (inFlight || queue.length === 0 || stopped) return
-    const batch = queue
-    queue = []
+    const batch = queue.length > maxBatchJobs ? queue.slice(0, maxBatchJobs) : queue
+    queue = queue.length > maxBatchJobs ? queue.slice(maxBatchJobs) : []
     inFlight = batch.map((item) => item.pending)
     post({ type: 'batch', jobs: batch.map((item) => item.job) })
   }

@@ -1,4 +1,5 @@
 import type { SqliteConnection } from '../../db/sqlite'
+import { BoundedMap } from '../../lib/bounded-map'
 import {
   type Account,
   type Command,
@@ -103,12 +104,15 @@ const refuse = (code: RefusalCode, detail?: string): never => {
   throw new Refused(detail === undefined ? { code } : { code, detail })
 }
 
-/** Accounts kept in memory at most; the least recently loaded are dropped after a commit. */
+/**
+ * Accounts kept in memory at most; the least recently used are dropped. An account a batch touches is
+ * among the most recently used, so it is never dropped mid-batch (batches are far smaller: see
+ * maxBatchJobs in engine.ts).
+ */
 const maxCachedAccounts = 100_000
 
 export class LedgerWriterCore {
-  readonly #byId = new Map<string, UserAccountState>()
-  readonly #bySeq = new Map<number, UserAccountState>()
+  readonly #accounts = new BoundedMap<string, UserAccountState>(maxCachedAccounts, 'use')
   readonly #external = new Map<string, ExternalAccountState>()
   readonly #dirty = new Set<UserAccountState>()
   readonly #dirtyExternal = new Set<ExternalAccountState>()
@@ -129,15 +133,10 @@ export class LedgerWriterCore {
         `SELECT seq, id, owner_id AS ownerId, currency, balance, head, created_at AS createdAt
          FROM accounts WHERE id = ? AND owner_id IS NOT NULL`,
       ),
-      userAccountBySeq: s(
-        `SELECT seq, id, owner_id AS ownerId, currency, balance, head, created_at AS createdAt
-         FROM accounts WHERE seq = ? AND owner_id IS NOT NULL`,
-      ),
       // As text: an external balance may pass 2^53, where a JavaScript number stops being exact.
       externalAccount: s(
         'SELECT seq, id, CAST(balance AS TEXT) AS balance FROM accounts WHERE currency = ? AND owner_id IS NULL',
       ),
-      currencyOfSeq: s('SELECT currency, owner_id IS NULL AS external FROM accounts WHERE seq = ?'),
       insertAccount: s(
         `INSERT INTO accounts (seq, id, owner_id, currency, balance, head, created_at, idem_key)
          VALUES (?, ?, ?, ?, 0, NULL, ?, ?)`,
@@ -150,9 +149,13 @@ export class LedgerWriterCore {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       originalForReversal: s(
-        `SELECT seq, id, kind, amount, debit_account AS debitSeq, credit_account AS creditSeq,
+        `SELECT t.seq, t.id, t.kind, t.amount, t.currency,
+                d.id AS debitId, d.owner_id IS NULL AS debitExternal,
+                c.id AS creditId, c.owner_id IS NULL AS creditExternal,
                 EXISTS (SELECT 1 FROM transactions r WHERE r.reverses = t.seq) AS reversed
-         FROM transactions t WHERE id = ?`,
+         FROM transactions t
+         JOIN accounts d ON d.seq = t.debit_account JOIN accounts c ON c.seq = t.credit_account
+         WHERE t.id = ?`,
       ),
       liveUser: s('SELECT 1 AS live FROM users WHERE id = ? AND deleted_at IS NULL'),
       // One statement, three index probes: a key is the caller's across accounts, transactions and refusals.
@@ -247,7 +250,6 @@ export class LedgerWriterCore {
       const result = work()
       committing = true
       this.#sql.commit()
-      this.#afterCommit()
       return result
     } catch (error) {
       const unknown = committing && !commitFailedCleanly(error)
@@ -263,22 +265,12 @@ export class LedgerWriterCore {
 
   /** Forget everything held in memory: the database is the truth after a failed batch. */
   #reload(): void {
-    this.#byId.clear()
-    this.#bySeq.clear()
+    this.#accounts.clear()
     this.#external.clear()
     this.#dirty.clear()
     this.#dirtyExternal.clear()
     this.#nextAccountSeq = (this.#sql.maxAccountSeq.get<{ seq: number }>()?.seq ?? 0) + 1
     this.#nextTransactionSeq = (this.#sql.maxTransactionSeq.get<{ seq: number }>()?.seq ?? 0) + 1
-  }
-
-  #afterCommit(): void {
-    if (this.#byId.size <= maxCachedAccounts) return
-    for (const account of this.#byId.values()) {
-      if (this.#byId.size <= maxCachedAccounts * 0.9) break
-      this.#byId.delete(account.id)
-      this.#bySeq.delete(account.seq)
-    }
   }
 
   #writeBalances(): void {
@@ -403,8 +395,11 @@ export class LedgerWriterCore {
       id: string
       kind: TransactionKind
       amount: number
-      debitSeq: number
-      creditSeq: number
+      currency: string
+      debitId: string
+      debitExternal: number
+      creditId: string
+      creditExternal: number
       reversed: number
     }>(command.transactionId)
     if (!original) return refuse('not-found', 'No such transaction.')
@@ -415,8 +410,12 @@ export class LedgerWriterCore {
     if (replay) return replay
     if (original.kind === 'reversal' || original.reversed) refuse('already-reversed')
     // What was credited is debited back (guarded on a user account), and the other way round.
-    const from = this.#sideOf(original.creditSeq)
-    const to = this.#sideOf(original.debitSeq)
+    const sideOf = (id: string, external: number): Side =>
+      external
+        ? { external: this.#externalAccount(original.currency) }
+        : { user: this.#userAccount(id) as UserAccountState }
+    const from = sideOf(original.creditId, original.creditExternal)
+    const to = sideOf(original.debitId, original.debitExternal)
     return this.#post(job, 'reversal', from, to, original.amount, `Reversal of ${original.id}`, original)
   }
 
@@ -581,25 +580,15 @@ export class LedgerWriterCore {
   // ---- state -----------------------------------------------------------------------------------------
 
   #remember(account: UserAccountState): UserAccountState {
-    this.#byId.set(account.id, account)
-    this.#bySeq.set(account.seq, account)
+    this.#accounts.set(account.id, account)
     return account
   }
 
   #userAccount(id: string): UserAccountState | undefined {
-    const cached = this.#byId.get(id)
+    const cached = this.#accounts.get(id)
     if (cached) return cached
     const row = this.#sql.userAccountById.get<UserAccountState>(id)
     return row && this.#remember(row)
-  }
-
-  #sideOf(seq: number): Side {
-    const cached = this.#bySeq.get(seq)
-    if (cached) return { user: cached }
-    const row = this.#sql.userAccountBySeq.get<UserAccountState>(seq)
-    if (row) return { user: this.#remember(row) }
-    const { currency } = this.#sql.currencyOfSeq.get<{ currency: string }>(seq) as { currency: string }
-    return { external: this.#externalAccount(currency) }
   }
 
   /** The currency's external account, created with the currency's first user account. */

@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs'
 import { sqliteMigrations } from '../../../src/db/migrations/sqlite'
 import { migrate } from '../../../src/db/migrator'
 import { openDatabase } from '../../../src/db/open'
-import { openSqliteLedgerEngine } from '../../../src/ledger/sqlite/engine'
+import { maxBatchJobs, openSqliteLedgerEngine } from '../../../src/ledger/sqlite/engine'
 import { sqliteUsersRepository } from '../../../src/users/repository'
 import { dbDrivers } from '../../support/databases'
 import { tempDir } from '../../support/ledgerd-process'
@@ -58,6 +58,22 @@ test('writes submitted together are committed together, and every one is answere
   expect(Math.max(...batches)).toBeGreaterThan(1)
   // Answered means committed: the API thread's own connection sees every account.
   expect(await fixture.engine.accountsOf(owner.userId, undefined, 100)).toHaveLength(50)
+  await fixture.dispose()
+})
+
+test('one commit takes at most maxBatchJobs jobs; the rest go in the next', async () => {
+  const batches: number[] = []
+  const fixture = await sqliteEngine('bun-sqlite', batches)
+  const owner = { userId: await fixture.createUser() }
+  const jobs = 2 * maxBatchJobs + 10
+  const opened = await Promise.all(
+    Array.from({ length: jobs }, () =>
+      fixture.engine.openAccount(owner, { op: 'open-account', currency: 'USD' }),
+    ),
+  )
+  expect(opened.every((result) => result.ok)).toBe(true)
+  expect(batches.reduce((sum, size) => sum + size, 0)).toBe(jobs)
+  expect(Math.max(...batches)).toBe(maxBatchJobs)
   await fixture.dispose()
 })
 
