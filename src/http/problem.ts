@@ -69,12 +69,7 @@ export class HttpProblem extends Error {
   }
 }
 
-/** The body as an object. To send one, use problemResponse; to store one as text, problemJson. */
-export function problemBody(
-  problem: HttpProblem,
-  instance: string,
-  requestId: string | undefined,
-): ProblemBody {
+function problemBody(problem: HttpProblem, instance: string, requestId: string | undefined): ProblemBody {
   return {
     type: problemTypeUri(problem.type),
     title: problem.title,
@@ -86,17 +81,12 @@ export function problemBody(
   }
 }
 
-/** The body's exact text: what problemResponse sends, for answers that are stored and replayed. */
-export function problemJson(problem: HttpProblem, instance: string, requestId?: string): string {
-  return JSON.stringify(problemBody(problem, instance, requestId))
-}
-
 /**
  * The one way ledgerd answers with an error. X-Request-Id is not set here: the request handler
  * (src/http/handler.ts) puts it on every response.
  */
 export function problemResponse(problem: HttpProblem, instance: string, requestId?: string): Response {
-  return new Response(problemJson(problem, instance, requestId), {
+  return new Response(JSON.stringify(problemBody(problem, instance, requestId)), {
     status: problem.status,
     headers: { 'content-type': 'application/problem+json', ...problem.headers },
   })
