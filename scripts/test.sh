@@ -62,7 +62,7 @@ ensure_debian_package() { # ensure_debian_package COMMAND PACKAGE: installs PACK
 }
 
 lint_shell() {
-  ensure_debian_package shellcheck shellcheck && shellcheck scripts/*.sh .ci/run
+  ensure_debian_package shellcheck shellcheck && shellcheck scripts/*.sh scripts/bench/*.sh .ci/run
 }
 
 started=$(date +%s)
