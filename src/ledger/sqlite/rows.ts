@@ -1,4 +1,4 @@
-import type { Transaction, TransactionKind } from '../engine'
+import type { Transaction } from '../engine'
 
 // How the SQLite ledger's rows read back as domain values: shared by the API thread's reads and the
 // writer's replays, so a replayed answer is rendered exactly as the first one was.
@@ -18,16 +18,9 @@ export const transactionSelect = `
   JOIN accounts c ON c.seq = t.credit_account
   LEFT JOIN transactions r ON r.seq = t.reverses`
 
-export interface TransactionRow {
+/** A transaction's columns as transactionSelect reads them: the domain fields, and each leg's account. */
+export interface TransactionRow extends Omit<Transaction, 'postings'> {
   seq: number
-  id: string
-  kind: TransactionKind
-  amount: number
-  currency: string
-  description: string | null
-  reversesId: string | null
-  createdBy: string
-  createdAt: number
   debitSeq: number
   debitId: string
   debitOwner: string | null
