@@ -9,7 +9,8 @@ import {
   ledgerClient,
   type Reply,
 } from '../support/ledger-client'
-import { createAdmin, type RunningLedgerd, runLedgerd, startLedgerd } from '../support/ledgerd-process'
+import { createAdmin, type RunningLedgerd, startLedgerd } from '../support/ledgerd-process'
+import { expectVerified } from '../support/verify'
 
 // kill -9 in the middle of concurrent mixed writes, then a restart on the same data dir. A 2xx promises the
 // write is committed, so every acknowledged transaction must be there after the restart. A write that
@@ -43,14 +44,6 @@ async function pooled<T>(items: readonly T[], width: number, fn: (item: T) => Pr
       while (next < items.length) await fn(items[next++] as T)
     }),
   )
-}
-
-async function verify(dataDir: string) {
-  const result = await runLedgerd(['verify', '--data-dir', dataDir])
-  expect({ exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr }).toMatchObject({
-    exitCode: 0,
-    stdout: expect.stringMatching(/^ok: \d+ accounts, \d+ transactions checked$/m),
-  })
 }
 
 const send = (client: LedgerClient, request: Sent) =>
@@ -235,9 +228,9 @@ test('kill -9 under mixed load: acknowledged writes survive, balances equal thei
     const listedAfter = await audit()
     expect([...listedAfter].filter((id) => !acknowledged.has(id))).toEqual([])
 
-    await verify(dataDir)
+    await expectVerified(dataDir)
     expect(await second.stop()).toBe(0)
-    await verify(dataDir)
+    await expectVerified(dataDir)
   } finally {
     for (const server of running)
       if (server.process.exitCode === null && !server.process.killed) server.process.kill('SIGKILL')

@@ -11,6 +11,7 @@ import {
   type Reply,
 } from '../support/ledger-client'
 import { createAdmin, type RunningLedgerd, runLedgerd, startLedgerd } from '../support/ledgerd-process'
+import { expectVerified } from '../support/verify'
 
 // The ledger API against the compiled binary, written from the API contract: concurrency, idempotency,
 // refused input, transfers, reversals, pagination, isolation between users, and metrics.
@@ -63,19 +64,6 @@ function expectProblem(reply: Reply<unknown>, status: number, slug?: string, fie
     const named = (reply.problem.errors ?? []).map((error) => error.field.toLowerCase())
     expect(named).toContain(field.toLowerCase())
   }
-}
-
-/** `ledgerd verify` on a data dir: exit 0 and its "ok" line, whose counts are returned. */
-async function verify(dataDir: string) {
-  const result = await runLedgerd(['verify', '--data-dir', dataDir])
-  expect({ exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr }).toMatchObject({
-    exitCode: 0,
-    stdout: expect.stringMatching(/^ok: \d+ accounts, \d+ transactions checked$/m),
-  })
-  const [, accounts, transactions] = /^ok: (\d+) accounts, (\d+) transactions checked$/m.exec(
-    result.stdout,
-  ) as RegExpExecArray
-  return { accounts: Number(accounts), transactions: Number(transactions) }
 }
 
 /** The first admin, made the way an operator does it: `ledgerd users create --admin` on the data dir. */
@@ -159,10 +147,10 @@ describe('concurrency', () => {
     expect(batchCount?.value).toBeGreaterThan(0)
     expect(batchSum?.value).toBeGreaterThan(batchCount?.value ?? 0)
 
-    const whileRunning = await verify(own.dataDir)
+    const whileRunning = await expectVerified(own.dataDir)
     expect(whileRunning.transactions).toBe(101)
     expect(await own.stop()).toBe(0)
-    expect(await verify(own.dataDir)).toEqual(whileRunning)
+    expect(await expectVerified(own.dataDir)).toEqual(whileRunning)
   })
 
   test('verify run during a burst of concurrent transfers reads a consistent ledger', async () => {
@@ -176,7 +164,7 @@ describe('concurrency', () => {
         await api.transfer(owner.token, { fromAccountId: from.id, toAccountId: to.id, amount: 3 })
     })
     try {
-      for (let round = 0; round < 3; round++) await verify(server.dataDir)
+      for (let round = 0; round < 3; round++) await expectVerified(server.dataDir)
     } finally {
       running = false
       await Promise.all(load)
@@ -582,7 +570,7 @@ describe('refused input changes nothing', () => {
   })
 
   test('the ledger still verifies after all of it', async () => {
-    await verify(server.dataDir)
+    await expectVerified(server.dataDir)
   })
 })
 
@@ -975,8 +963,8 @@ describe('ledgerd verify', () => {
 
 describe('after the server stops', () => {
   test('the data dir passes ledgerd verify', async () => {
-    const whileRunning = await verify(server.dataDir)
+    const whileRunning = await expectVerified(server.dataDir)
     expect(await server.stop()).toBe(0)
-    expect(await verify(server.dataDir)).toEqual(whileRunning)
+    expect(await expectVerified(server.dataDir)).toEqual(whileRunning)
   })
 })
