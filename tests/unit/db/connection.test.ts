@@ -32,3 +32,22 @@ describe.each(dbDrivers)('prepared statements on %s', (driver) => {
     expect(handle.db.all('SELECT n FROM c')).toEqual([{ n: 8 }])
   })
 })
+
+// Durability against power loss rests on these: an answered write has been fsynced (WAL, synchronous=FULL,
+// so each commit syncs the WAL), and the database checks its foreign keys.
+describe.each(dbDrivers)('connection pragmas on %s', (driver) => {
+  let handle: TestDatabase
+  afterEach(() => handle.dispose())
+
+  test('WAL, synchronous=FULL, foreign keys on', async () => {
+    handle = await openTestDatabase(driver)
+    const [mode] = handle.db.all<{ journal_mode: string }>('PRAGMA journal_mode')
+    const [sync] = handle.db.all<{ synchronous: number }>('PRAGMA synchronous')
+    const [keys] = handle.db.all<{ foreign_keys: number }>('PRAGMA foreign_keys')
+    expect({ mode: mode?.journal_mode, sync: sync?.synchronous, keys: keys?.foreign_keys }).toEqual({
+      mode: 'wal',
+      sync: 2,
+      keys: 1,
+    })
+  })
+})
