@@ -33,10 +33,7 @@ export async function verifyCommand(argv: readonly string[], io: CommandIO): Pro
       )
       return exitCodes.failure
     }
-    // One deferred read transaction: a consistent snapshot (WAL) that never blocks ledgerd's writers.
-    db.exec('BEGIN')
     const report = verifyLedger(db)
-    db.exec('COMMIT')
     for (const violation of report.violations) io.err(`violation: ${violation}\n`)
     if (report.violations.length > 0) {
       io.err(

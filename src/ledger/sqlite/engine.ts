@@ -259,13 +259,7 @@ export async function openSqliteLedgerEngine(
     },
 
     async verify() {
-      // One read transaction: a consistent snapshot (WAL) that never blocks the writer.
-      db.exec('BEGIN')
-      try {
-        return verifyLedger(db)
-      } finally {
-        db.exec('COMMIT')
-      }
+      return verifyLedger(db)
     },
 
     async close() {

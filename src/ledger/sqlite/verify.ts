@@ -65,12 +65,21 @@ const checks: string[] = [
      AND currency IN (SELECT currency FROM accounts WHERE owner_id IS NULL GROUP BY currency HAVING count(*) > 1)`,
 ]
 
-/** Checks every ledger invariant against the database as it is; read-only. */
+/**
+ * Checks every ledger invariant against the database as it is; read-only. All checks read one snapshot
+ * (a deferred read transaction, in WAL mode), so a running server's writes neither wait for it nor show
+ * up half-way through it.
+ */
 export function verifyLedger(db: SqliteConnection): VerifyReport {
-  const violations = checks.flatMap((sql) => db.all<{ detail: string }>(sql).map((row) => row.detail))
-  const [counts] = db.all<{ accounts: number; transactions: number }>(
-    `SELECT (SELECT count(*) FROM accounts) AS accounts,
-            (SELECT count(*) FROM transactions) AS transactions`,
-  )
-  return { accounts: counts?.accounts ?? 0, transactions: counts?.transactions ?? 0, violations }
+  db.exec('BEGIN')
+  try {
+    const violations = checks.flatMap((sql) => db.all<{ detail: string }>(sql).map((row) => row.detail))
+    const [counts] = db.all<{ accounts: number; transactions: number }>(
+      `SELECT (SELECT count(*) FROM accounts) AS accounts,
+              (SELECT count(*) FROM transactions) AS transactions`,
+    )
+    return { accounts: counts?.accounts ?? 0, transactions: counts?.transactions ?? 0, violations }
+  } finally {
+    db.exec('COMMIT')
+  }
 }
