@@ -2,8 +2,9 @@
 -- wrk -s mixed.lua <url> -- <accounts file> <run tag> <mix>
 --   accounts file: lines "<account id> <owner's token>" (from setup.ts); "-" for the hello mix
 --   run tag:       prefix making every Idempotency-Key unique across wrk runs
---   mix:           mixed (70 % deposits, 20 % withdrawals, 10 % balance reads), deposits, withdrawals,
---                  reads, or hello (a fixed GET /, for the ceiling)
+--   mix:           mixed (70 % deposits, 20 % withdrawals, 10 % balance reads), mixed-unkeyed (the same
+--                  without Idempotency-Keys: what the keys cost), deposits, withdrawals, reads, or hello
+--                  (a fixed GET /, for the ceiling)
 -- Prints one "RESULT k=v ..." line that bench.sh parses. 409 insufficient-funds is a business outcome,
 -- counted apart from errors. The hello mix drops request() and response() so that wrk sends a fixed
 -- request without calling Lua (as bare wrk does: about 40 % faster here), for the highest ceiling.
@@ -20,15 +21,17 @@ local counter = 0
 local tag
 mix = nil -- global: done() reads it with thread:get
 local deposit_pct, withdrawal_pct
+local keyed
 ok, insufficient, http4xx, http5xx, other = 0, 0, 0, 0, 0
 
 function init(args)
   tag, mix = args[2], args[3]
   local shares = {
-    mixed = { 70, 20 }, deposits = { 100, 0 }, withdrawals = { 0, 100 }, reads = { 0, 0 }, hello = { 0, 0 },
+    mixed = { 70, 20 }, ["mixed-unkeyed"] = { 70, 20 }, deposits = { 100, 0 }, withdrawals = { 0, 100 }, reads = { 0, 0 }, hello = { 0, 0 },
   }
   assert(shares[mix], "unknown mix " .. tostring(mix))
   deposit_pct, withdrawal_pct = shares[mix][1], shares[mix][2]
+  keyed = mix ~= "mixed-unkeyed"
   if mix == "hello" then
     request, response = nil, nil
     return
@@ -49,9 +52,11 @@ function request()
     return wrk.format("GET", "/v1/accounts/" .. account[1], headers)
   end
   local kind = roll <= deposit_pct and "deposits" or "withdrawals"
-  counter = counter + 1
   headers["Content-Type"] = "application/json"
-  headers["Idempotency-Key"] = tag .. "-" .. thread_id .. "-" .. counter
+  if keyed then
+    counter = counter + 1
+    headers["Idempotency-Key"] = tag .. "-" .. thread_id .. "-" .. counter
+  end
   local body = '{"amount":' .. math.random(1, 10000) .. '}'
   return wrk.format("POST", "/v1/accounts/" .. account[1] .. "/" .. kind, headers, body)
 end
