@@ -50,6 +50,11 @@ export function loadConfig(
 
 /** Settings that are each valid but make no sense together. */
 function checkCombinations(config: Config): void {
+  if (config.dbSslMode === 'verify-full' && !config.dbSslRootCert) {
+    throw new ConfigError(
+      '--db-ssl-mode verify-full needs --db-ssl-root-cert (LEDGERD_DB_SSL_ROOT_CERT): the CA to verify PostgreSQL against',
+    )
+  }
   if (Boolean(config.oidcIssuer) !== Boolean(config.oidcJwksUrl)) {
     throw new ConfigError(
       '--oidc-issuer and --oidc-jwks-url (LEDGERD_OIDC_ISSUER, LEDGERD_OIDC_JWKS_URL) go together',

@@ -9,6 +9,7 @@ import {
   parseList,
   parseNonEmpty,
   parseOptional,
+  parsePostgresUrl,
   parseSize,
 } from './values'
 
@@ -20,6 +21,10 @@ export type LogLevel = (typeof logLevels)[number]
 
 export const dbDrivers = ['bun-sqlite', 'better-sqlite3'] as const
 export type DbDriver = (typeof dbDrivers)[number]
+
+/** libpq's names; `verify-full` checks the server's certificate against --db-ssl-root-cert and its name. */
+export const dbSslModes = ['disable', 'prefer', 'require', 'verify-full'] as const
+export type DbSslMode = (typeof dbSslModes)[number]
 
 export const signupModes = ['open', 'closed'] as const
 export type SignupMode = (typeof signupModes)[number]
@@ -45,6 +50,12 @@ export interface Config {
   dataDir: string
   dbDriver: DbDriver
   sqliteBusyTimeoutMs: number
+  databaseUrl: string
+  dbPoolSize: number
+  dbStatementTimeoutMs: number
+  dbConnectTimeoutMs: number
+  dbSslMode: DbSslMode
+  dbSslRootCert: string
   logLevel: LogLevel
   bodyLimitBytes: number
   shutdownDelayMs: number
@@ -150,6 +161,53 @@ export const settings = [
     default: 5000,
     parse: (raw) => parseDuration(raw, 0, 60_000),
     format: formatDuration,
+  }),
+  define({
+    key: 'databaseUrl',
+    name: 'database-url',
+    description:
+      'PostgreSQL to keep everything in (postgres://user:password@host:5432/db), for several replicas; unset, the embedded SQLite in the data dir.',
+    default: '',
+    parse: (raw) => parseOptional(raw, parsePostgresUrl),
+    secret: true,
+  }),
+  define({
+    key: 'dbPoolSize',
+    name: 'db-pool-size',
+    description: 'PostgreSQL connections per ledgerd process.',
+    default: 10,
+    parse: (raw) => parseInteger(raw, 1, 200),
+  }),
+  define({
+    key: 'dbStatementTimeoutMs',
+    name: 'db-statement-timeout',
+    description:
+      'Longest a PostgreSQL statement may run, and a request may wait for the database, before it answers 503.',
+    default: 5000,
+    parse: (raw) => parseDuration(raw, 100, 600_000),
+    format: formatDuration,
+  }),
+  define({
+    key: 'dbConnectTimeoutMs',
+    name: 'db-connect-timeout',
+    description: 'Longest one attempt to connect to PostgreSQL may take.',
+    default: 5000,
+    parse: (raw) => parseDuration(raw, 100, 600_000),
+    format: formatDuration,
+  }),
+  define({
+    key: 'dbSslMode',
+    name: 'db-ssl-mode',
+    description: `TLS to PostgreSQL: ${dbSslModes.join(', ')} (verify-full needs --db-ssl-root-cert).`,
+    default: 'prefer',
+    parse: (raw) => parseChoice(raw, dbSslModes),
+  }),
+  define({
+    key: 'dbSslRootCert',
+    name: 'db-ssl-root-cert',
+    description: "PEM file of the CA that signed PostgreSQL's certificate (CloudNativePG's ca.crt).",
+    default: '',
+    parse: (raw) => parseOptional(raw, parseNonEmpty),
   }),
   define({
     key: 'logLevel',
@@ -388,7 +446,8 @@ export const settings = [
 ] as const satisfies readonly Setting[]
 
 export function formatValue(setting: Setting, value: unknown): string {
-  if (setting.secret) return '(redacted)'
+  // An unset secret has nothing to hide, and "(redacted)" would claim it is set.
+  if (setting.secret) return value === '' ? '' : '(redacted)'
   return setting.format ? (setting.format as (v: unknown) => string)(value) : String(value)
 }
 

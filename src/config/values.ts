@@ -102,6 +102,26 @@ export function parseHttpUrl(raw: string): string {
   return url.toString().replace(/\/$/, '')
 }
 
+/**
+ * A postgres:// or postgresql:// URL. TLS is set by --db-ssl-mode alone, so an `sslmode` in the URL is
+ * refused rather than silently overridden (or silently winning).
+ */
+export function parsePostgresUrl(raw: string): string {
+  let url: URL
+  try {
+    url = new URL(raw.trim())
+  } catch {
+    throw new ValueError('expected a postgres:// URL')
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:')
+    throw new ValueError('expected a postgres:// URL')
+  if (!url.hostname) throw new ValueError('expected a postgres:// URL with a host')
+  if (url.pathname.length <= 1) throw new ValueError('expected a postgres:// URL naming a database')
+  if (url.searchParams.has('sslmode') || url.searchParams.has('ssl'))
+    throw new ValueError('set TLS with --db-ssl-mode (LEDGERD_DB_SSL_MODE), not in the URL')
+  return raw.trim()
+}
+
 /** A comma-separated list whose every item is one of `choices`. */
 export function parseList(raw: string, choices: readonly string[]): string[] {
   const items = raw

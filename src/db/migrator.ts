@@ -16,7 +16,7 @@ export interface MigrationStatus {
 /** The database cannot be used by this binary; the message says why and what to do. */
 export class MigrationError extends Error {}
 
-interface AppliedRow {
+export interface AppliedRow {
   version: number
   name: string
   checksum: string
@@ -46,7 +46,7 @@ function appliedMigrations(db: SqliteConnection): AppliedRow[] {
  * binary must not silently run old code on a new schema), or one whose applied migration differs from the
  * embedded one (a migration edited after release).
  */
-function checkCompatible(applied: AppliedRow[], migrations: readonly Migration[]): void {
+export function checkCompatible(applied: AppliedRow[], migrations: readonly Migration[]): void {
   const known = new Map(migrations.map((m) => [m.version, m]))
   const latest = migrations.at(-1)?.version ?? 0
   for (const row of applied) {
@@ -66,7 +66,11 @@ function checkCompatible(applied: AppliedRow[], migrations: readonly Migration[]
 }
 
 export function migrationStatus(db: SqliteConnection, migrations: readonly Migration[]): MigrationStatus[] {
-  const applied = appliedMigrations(db)
+  return statusOf(appliedMigrations(db), migrations)
+}
+
+/** Each migration of the binary, applied (when) or pending; throws if the database is incompatible. */
+export function statusOf(applied: AppliedRow[], migrations: readonly Migration[]): MigrationStatus[] {
   checkCompatible(applied, migrations)
   const appliedAt = new Map(applied.map((row) => [row.version, row.applied_at]))
   return migrations.map(({ version, name }) => {

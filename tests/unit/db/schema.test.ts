@@ -2,20 +2,24 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { getTableConfig, type SQLiteTable } from 'drizzle-orm/sqlite-core'
+import { postgresMigrations } from '../../../src/db/migrations/postgres'
 import { sqliteMigrations } from '../../../src/db/migrations/sqlite'
 import { migrate } from '../../../src/db/migrator'
 import { schema } from '../../../src/db/schema'
 import { openTestDatabase, type TestDatabase } from '../../support/databases'
 
-const migrationsDir = join(import.meta.dir, '../../../src/db/migrations/sqlite')
+const migrationsDir = join(import.meta.dir, '../../../src/db/migrations')
 
-describe('embedded migrations', () => {
+describe.each([
+  ['sqlite', sqliteMigrations],
+  ['postgres', postgresMigrations],
+] as const)('embedded %s migrations', (engine, migrations) => {
   test('the index lists every .sql file in the folder, numbered 1, 2, 3... by file name', () => {
-    const files = readdirSync(migrationsDir)
+    const files = readdirSync(join(migrationsDir, engine))
       .filter((f) => f.endsWith('.sql'))
       .sort()
-    const versions: number[] = sqliteMigrations.map((m) => m.version)
-    const names: string[] = sqliteMigrations.map((m) => m.name)
+    const versions: number[] = migrations.map((m) => m.version)
+    const names: string[] = migrations.map((m) => m.name)
     expect(files.map((f) => Number(f.slice(0, 4)))).toEqual(versions)
     expect(versions).toEqual(versions.map((_, i) => i + 1))
     expect(files.map((f) => f.slice(5, -4))).toEqual(names)

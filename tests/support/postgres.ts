@@ -1,0 +1,152 @@
+import { spawnSync } from 'node:child_process'
+import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import postgres from 'postgres'
+
+// A real PostgreSQL for the tests: Debian's server (installed with apt when missing), a cluster made with
+// initdb in a temp dir as the `postgres` user, listening on 127.0.0.1 at a free port, fsync on, as a
+// production server runs. One server per test process, started on first use and stopped when the process
+// exits; each test gets databases of its own from it, so tests never see each other's rows.
+
+const pgBinDir = process.env.LEDGERD_TEST_PG_BIN ?? '/usr/lib/postgresql/15/bin'
+/** initdb, start and stop each take a few seconds here; anything past this is a broken server. */
+const commandTimeoutMs = 60_000
+/** The superuser password: the cluster is local, temporary and on loopback only. */
+const superPassword = 'postgres-test'
+
+export interface TestPostgres {
+  /** host, port and superuser credentials; add a database name to connect. */
+  readonly host: string
+  readonly port: number
+  readonly dataDir: string
+  /** A new empty database owned by the superuser; returns its postgres:// URL. */
+  createDatabase(prefix?: string): Promise<string>
+  /** Stops the server (fast shutdown), as an outage would; start() brings the same cluster back. */
+  stop(mode?: 'fast' | 'immediate'): void
+  start(): void
+  /** The superuser URL of a database (default: postgres). */
+  url(database?: string): string
+}
+
+let shared: TestPostgres | undefined
+let counter = 0
+
+function run(command: string, args: string[], asPostgres = true) {
+  const [cmd, argv] = asPostgres ? ['runuser', ['-u', 'postgres', '--', command, ...args]] : [command, args]
+  const result = spawnSync(cmd, argv, { encoding: 'utf8', timeout: commandTimeoutMs })
+  if (result.status !== 0) {
+    throw new Error(
+      `${command} ${args.join(' ')} failed (${result.status ?? result.signal}): ${result.stderr || result.stdout}`,
+    )
+  }
+  return result.stdout
+}
+
+/** Installs Debian's postgresql when its binaries are missing (CI and fresh machines). */
+function ensureInstalled(): void {
+  if (existsSync(join(pgBinDir, 'initdb'))) return
+  const update = spawnSync('apt-get', ['update', '-qq'], { encoding: 'utf8', timeout: 300_000 })
+  const install = spawnSync('apt-get', ['install', '-y', '-qq', 'postgresql'], {
+    encoding: 'utf8',
+    timeout: 600_000,
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  })
+  if (update.status !== 0 || install.status !== 0 || !existsSync(join(pgBinDir, 'initdb'))) {
+    throw new Error(`could not install PostgreSQL: ${install.stderr || update.stderr}`)
+  }
+}
+
+async function freePort(): Promise<number> {
+  const server = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
+  const port = server.port
+  server.stop(true)
+  return port
+}
+
+/** Starts a fresh cluster. Most tests want `testPostgres()`, the one shared by the test process. */
+export async function startPostgres(): Promise<TestPostgres> {
+  ensureInstalled()
+  const root = mkdtempSync(join(tmpdir(), 'ledgerd-pg-'))
+  chmodSync(root, 0o755)
+  const dataDir = join(root, 'data')
+  const socketDir = join(root, 'socket')
+  const logDir = join(root, 'log')
+  const passwordFile = join(root, 'password')
+  for (const dir of [dataDir, socketDir, logDir]) {
+    run('mkdir', ['-p', dir], false)
+    chownSync(dir, uid('postgres'), gid('postgres'))
+  }
+  writeFileSync(passwordFile, superPassword)
+  chownSync(passwordFile, uid('postgres'), gid('postgres'))
+  run(join(pgBinDir, 'initdb'), [
+    '-D',
+    dataDir,
+    '-U',
+    'postgres',
+    '--auth=scram-sha-256',
+    `--pwfile=${passwordFile}`,
+    '-E',
+    'UTF8',
+    '--locale=C.UTF-8',
+  ])
+  const port = await freePort()
+  const options = [
+    `-c port=${port}`,
+    `-c listen_addresses=127.0.0.1`,
+    `-c unix_socket_directories=${socketDir}`,
+    '-c fsync=on',
+    '-c synchronous_commit=on',
+    '-c max_connections=300',
+    '-c shared_buffers=128MB',
+  ].join(' ')
+  const logFile = join(logDir, 'postgres.log')
+  const server: TestPostgres = {
+    host: '127.0.0.1',
+    port,
+    dataDir,
+    url: (database = 'postgres') => `postgres://postgres:${superPassword}@127.0.0.1:${port}/${database}`,
+    async createDatabase(prefix = 'test') {
+      const name = `${prefix}_${process.pid}_${++counter}`.replace(/[^a-z0-9_]/gi, '_').toLowerCase()
+      const admin = postgres(server.url(), { max: 1, onnotice: () => {} })
+      try {
+        await admin.unsafe(`CREATE DATABASE ${name}`)
+      } finally {
+        await admin.end()
+      }
+      return server.url(name)
+    },
+    start() {
+      run(join(pgBinDir, 'pg_ctl'), ['-D', dataDir, '-l', logFile, '-o', options, '-w', '-t', '60', 'start'])
+    },
+    stop(mode = 'fast') {
+      run(join(pgBinDir, 'pg_ctl'), ['-D', dataDir, '-m', mode, '-w', '-t', '60', 'stop'])
+    },
+  }
+  server.start()
+  process.once('exit', () => {
+    spawnSync(
+      'runuser',
+      ['-u', 'postgres', '--', join(pgBinDir, 'pg_ctl'), '-D', dataDir, '-m', 'immediate', 'stop'],
+      {
+        timeout: 20_000,
+      },
+    )
+    rmSync(root, { recursive: true, force: true })
+  })
+  return server
+}
+
+/** The PostgreSQL shared by this test process, started on first use. */
+export async function testPostgres(): Promise<TestPostgres> {
+  shared ??= await startPostgres()
+  return shared
+}
+
+function uid(user: string): number {
+  return Number(run('id', ['-u', user], false).trim())
+}
+
+function gid(user: string): number {
+  return Number(run('id', ['-g', user], false).trim())
+}
