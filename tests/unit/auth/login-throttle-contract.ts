@@ -29,9 +29,10 @@ export const freshKey = () => `key-${++keys}-${crypto.randomUUID()}`
 export function describeLoginThrottle(name: string, open: () => Promise<ThrottleFixture>) {
   describe(`login throttle contract: ${name}`, () => {
     let fixture: ThrottleFixture
+    // The first PostgreSQL fixture of a test process starts the server (initdb): seconds on a busy machine.
     beforeAll(async () => {
       fixture = await open()
-    })
+    }, 60_000)
     afterAll(() => fixture.dispose())
 
     const setup = (limit: number, windowMs = 1000) => {

@@ -9,6 +9,8 @@ import { testPostgres } from '../../support/postgres'
 import { openTestPool, unreachablePool } from '../../support/postgres-pools'
 
 const latest = postgresMigrations.length
+// Started here, outside any test's time limit: the first start runs initdb, seconds on a busy machine.
+await testPostgres()
 const pools: Sql[] = []
 async function freshPool(): Promise<Sql> {
   const sql = openTestPool(await (await testPostgres()).createDatabase('health'), 1)

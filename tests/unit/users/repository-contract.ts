@@ -51,10 +51,11 @@ export function describeUsersRepository(name: string, open: () => Promise<UsersF
   describe(`users repository contract: ${name}`, () => {
     let fixture: UsersFixture
     let users: UsersRepository
+    // The first PostgreSQL fixture of a test process starts the server (initdb): seconds on a busy machine.
     beforeAll(async () => {
       fixture = await open()
       users = fixture.replica()
-    })
+    }, 60_000)
     afterAll(() => fixture.dispose())
 
     const create = async (overrides: Partial<NewUser> = {}) => {
