@@ -21,13 +21,15 @@ export interface LiveCacheOptions {
 export function liveUserCache({ ttlMs = liveUserCacheMs, now = Date.now }: LiveCacheOptions = {}) {
   const liveUntil = new BoundedMap<string, number>(liveUserCacheSize)
   return {
-    async isLive(id: string, lookup: () => Promise<boolean>): Promise<boolean> {
+    /** Whether a look-up found the user live within the last ttlMs. */
+    has(id: string): boolean {
       const until = liveUntil.get(id)
-      if (until !== undefined && until > now()) return true
-      const live = await lookup()
+      return until !== undefined && until > now()
+    },
+    /** Notes what a look-up found. */
+    note(id: string, live: boolean): void {
       if (live) liveUntil.set(id, now() + ttlMs)
       else liveUntil.delete(id)
-      return live
     },
     forget(id: string): void {
       liveUntil.delete(id)

@@ -98,6 +98,11 @@ export function postgresUsersRepository(sql: Sql, cache?: LiveCacheOptions): Use
         RETURNING id`)
       return rows.length > 0
     },
-    isLive: (id) => liveUsers.isLive(id, async () => (await orUnavailable(liveById(id))) !== undefined),
+    async isLive(id) {
+      if (liveUsers.has(id)) return true
+      const live = (await orUnavailable(liveById(id))) !== undefined
+      liveUsers.note(id, live)
+      return live
+    },
   }
 }

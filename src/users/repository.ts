@@ -168,7 +168,10 @@ export function sqliteUsersRepository(db: SqliteConnection, cache?: LiveCacheOpt
       return remove.get({ id, now: now() }) !== undefined
     },
     async isLive(id) {
-      return liveUsers.isLive(id, async () => byId.get({ id }) !== undefined)
+      if (liveUsers.has(id)) return true
+      const live = byId.get({ id }) !== undefined
+      liveUsers.note(id, live)
+      return live
     },
   }
 }
