@@ -2,14 +2,14 @@ import { HttpProblem } from '../http/problem'
 import type { UsersRepository } from '../users/repository'
 import { emailKey } from '../users/user'
 import type { IssuedToken, TokenIssuer } from './issuer'
-import type { FailureThrottle } from './login-throttle'
+import type { LoginThrottle } from './login-throttle'
 import { verifyPassword } from './passwords'
 
 export interface LoginDependencies {
   users: UsersRepository
   issue: TokenIssuer
-  byEmail: FailureThrottle
-  byClient: FailureThrottle
+  byEmail: LoginThrottle
+  byClient: LoginThrottle
 }
 
 function tooManyAttempts(retryAfterMs: number): HttpProblem {
@@ -32,13 +32,17 @@ export async function login(
 ): Promise<IssuedToken> {
   const key = emailKey(input.email)
   const client = input.clientAddress ?? 'unknown'
-  const wait = Math.max(byEmail.retryAfterMs(key), byClient.retryAfterMs(client))
-  if (wait > 0) throw tooManyAttempts(wait)
-  // Counted as a failure now, in the same tick as the check above, and taken back if the password is
-  // right: the check below takes ~20 ms, and attempts counted only after it would all pass the limit
-  // when sent concurrently (30 parallel guesses against a limit of 3 were all checked).
-  byEmail.recordFailure(key)
-  byClient.recordFailure(client)
+  // Counted as a failure before the password is checked, and taken back if it is right: the check takes
+  // ~20 ms, and attempts counted only after it would all pass the limit when sent concurrently (30
+  // parallel guesses against a limit of 3 were all checked). attempt() checks and counts in one step.
+  // A throttle that cannot answer rejects, and so does the login: never a guess let through unthrottled.
+  const emailWait = await byEmail.attempt(key)
+  if (emailWait > 0) throw tooManyAttempts(Math.max(emailWait, await byClient.retryAfterMs(client)))
+  const clientWait = await byClient.attempt(client)
+  if (clientWait > 0) {
+    await byEmail.forgive(key)
+    throw tooManyAttempts(clientWait)
+  }
 
   const found = await users.findCredentials(key)
   const valid = await verifyPassword(input.password, found?.passwordHash ?? null)
@@ -50,7 +54,6 @@ export async function login(
       { 'www-authenticate': 'Bearer realm="ledgerd"' },
     )
   }
-  byEmail.reset(key)
-  byClient.forgive(client)
+  await Promise.all([byEmail.reset(key), byClient.forgive(client)])
   return issue(found.user.id, found.user.role === 'admin' ? ['user', 'admin'] : ['user'])
 }

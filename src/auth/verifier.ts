@@ -69,7 +69,7 @@ async function verify(token: string, options: VerifyOptions): Promise<VerifiedTo
     throw new TokenRejected("the token's sub claim is not acceptable")
   }
   const roles = claimAt(payload, options.rolesClaim)
-  return {
+  const verified = {
     issuer: payload.iss as string,
     subject: payload.sub,
     roles: Array.isArray(roles) ? roles.filter((role): role is string => typeof role === 'string') : [],
@@ -82,6 +82,17 @@ async function verify(token: string, options: VerifyOptions): Promise<VerifiedTo
           : '',
     expiresAt: (payload.exp as number) * 1000,
   }
+  // An identity provider's sub, email and name become a ledgerd user's text, which PostgreSQL cannot
+  // store with U+0000 in it (SQLite can): refused alike on both engines (src/http/nul.ts).
+  const texts: [string, string][] = [
+    ['sub', verified.subject],
+    ['email', verified.email],
+    ['name', verified.name],
+  ]
+  for (const [claim, value] of texts) {
+    if (value.includes('\0')) throw new TokenRejected(`the token's ${claim} claim is not acceptable`)
+  }
+  return verified
 }
 
 export interface BuiltinVerifierOptions {

@@ -1,4 +1,6 @@
+import { nulMessage, pointerToNul } from './nul'
 import { HttpProblem } from './problem'
+import { fieldName } from './validation'
 
 export function isJsonMediaType(contentType: string | null): boolean {
   if (!contentType) return false
@@ -36,7 +38,8 @@ export async function readBodyText(request: Request, limit: number): Promise<str
 }
 
 /**
- * Parses a JSON body; anything but JSON is refused, so handlers only ever see parsed, size-checked input.
+ * Parses a JSON body; anything but JSON is refused, so handlers only ever see parsed, size-checked input,
+ * without U+0000 in its strings (src/http/nul.ts).
  * A request without a body (a DELETE, say) parses to undefined: routes that need one then fail validation
  * naming the missing fields.
  */
@@ -50,9 +53,19 @@ export async function parseJsonBody(request: Request, limit: number): Promise<un
   }
   const text = await readBodyText(request, limit)
   if (text.trim() === '') throw new HttpProblem('malformed-body', 'The request body is empty.')
+  let body: unknown
   try {
-    return JSON.parse(text)
+    body = JSON.parse(text)
   } catch (error) {
     throw new HttpProblem('malformed-body', `The request body is not valid JSON: ${(error as Error).message}`)
   }
+  // JSON can only carry U+0000 escaped, so bodies without the escape (nearly all) are not walked.
+  const pointer = text.includes('\\u0000') ? pointerToNul(body) : undefined
+  if (pointer !== undefined) {
+    const field = fieldName(pointer, 'body')
+    throw new HttpProblem('validation-failed', `${field}: ${nulMessage}`, {
+      errors: [{ field, in: 'body', message: nulMessage }],
+    })
+  }
+  return body
 }

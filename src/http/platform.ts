@@ -1,4 +1,5 @@
 import { Elysia, ValidationError } from 'elysia'
+import { DatabaseUnavailableError } from '../db/unavailable'
 import type { Logger } from '../observability/logger'
 import { parseJsonBody } from './body'
 import { HttpProblem, problemResponse } from './problem'
@@ -22,15 +23,35 @@ export interface ErrorContext {
 /**
  * The answer to any error a route throws, as application/problem+json: an HttpProblem (also when
  * Elysia wrapped it, as it does what a body parser throws), a validation error naming each field, an
- * unknown route, an unparsable body. Anything else is logged with its stack and answered with a bare
- * 500 that says nothing about why. Used by the platform for every route after it, and by the routes
- * mounted before it (src/avatars' signed file URLs).
+ * unknown route, an unparsable body, a database that cannot be reached (503 with Retry-After). Anything
+ * else is logged with its stack and answered with a bare 500 that says nothing about why. Used by the
+ * platform for every route after it, and by the routes mounted before it (src/avatars' signed file URLs).
  */
 export function answerError(logger: Logger, { code, error, request, route, path }: ErrorContext): Response {
   noteRoute(request, route)
   const requestId = requestIdOf(request)
   const problem = error instanceof HttpProblem ? error : (error as Error).cause
   if (problem instanceof HttpProblem) return problemResponse(problem, path, requestId)
+  const unavailable = error instanceof DatabaseUnavailableError ? error : (error as Error).cause
+  if (unavailable instanceof DatabaseUnavailableError) {
+    // The client sees a bare 503; on-call needs to know which database call failed and why.
+    logger.warn('database unavailable', {
+      requestId,
+      method: request.method,
+      path,
+      reason: unavailable.reason,
+    })
+    return problemResponse(
+      new HttpProblem(
+        'service-unavailable',
+        'The database cannot be reached right now; retry shortly.',
+        {},
+        { 'retry-after': String(unavailable.retryAfterSeconds) },
+      ),
+      path,
+      requestId,
+    )
+  }
   if (error instanceof ValidationError && error.type !== 'response') {
     return problemResponse(validationProblem(error), path, requestId)
   }

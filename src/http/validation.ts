@@ -1,4 +1,5 @@
 import type { ValidationError } from 'elysia'
+import { nulMessage, withoutNul } from './nul'
 import { type FieldError, HttpProblem } from './problem'
 
 /** "/owner/email" → "owner.email", "/items/2/price" → "items[2].price", "" → "(body)". */
@@ -19,7 +20,9 @@ export function fieldErrors(error: ValidationError): FieldError[] {
     const field = fieldName(path, error.type)
     if (seen.has(field)) continue
     seen.add(field)
-    errors.push({ field, in: error.type, message: issue.message })
+    // TypeBox would say "Expected string to match '^[^\u0000]*$'"; the rule in words is clearer.
+    const nul = 'schema' in issue && (issue.schema as { pattern?: string }).pattern === withoutNul
+    errors.push({ field, in: error.type, message: nul ? nulMessage : issue.message })
   }
   return errors
 }

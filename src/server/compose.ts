@@ -4,7 +4,7 @@ import type { TokenEndpoint } from '../auth'
 import { createAuthenticator } from '../auth/authenticator'
 import { createTokenIssuer } from '../auth/issuer'
 import { loadSigningKeys } from '../auth/keys'
-import { FailureThrottle } from '../auth/login-throttle'
+import { MemoryLoginThrottle } from '../auth/login-throttle'
 import { authPlugin } from '../auth/plugin'
 import { cachedVerifier } from '../auth/token-cache'
 import { builtinVerifier, externalVerifier, type TokenVerifier } from '../auth/verifier'
@@ -57,8 +57,8 @@ async function tokenSetup(config: Config, users: ReturnType<typeof sqliteUsersRe
       audience: config.tokenAudience,
       ttlMs: config.tokenTtlMs,
     }),
-    byEmail: new FailureThrottle(config.loginMaxFailures, config.loginFailureWindowMs),
-    byClient: new FailureThrottle(
+    byEmail: new MemoryLoginThrottle(config.loginMaxFailures, config.loginFailureWindowMs),
+    byClient: new MemoryLoginThrottle(
       config.loginMaxFailures * clientFailureMultiple,
       config.loginFailureWindowMs,
     ),

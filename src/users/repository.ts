@@ -1,8 +1,10 @@
 import { and, asc, eq, gt, isNull, sql } from 'drizzle-orm'
 import { users } from '../db/schema'
 import type { SqliteConnection } from '../db/sqlite'
-import { BoundedMap } from '../lib/bounded-map'
+import { type LiveCacheOptions, liveUserCache } from './live-cache'
 import type { Role, User } from './user'
+
+export { liveUserCacheMs } from './live-cache'
 
 export interface NewUser {
   email: string
@@ -36,14 +38,6 @@ export interface UsersRepository {
   isLive(id: string): Promise<boolean>
 }
 
-/**
- * How long a "this user exists" answer is reused. Deletion through this process clears it at once; the
- * bound is for other replicas sharing a database, where a deleted user's tokens keep working this long.
- */
-export const liveUserCacheMs = 2000
-/** How many users' "exists" answers are kept; past it the longest-kept is dropped. */
-const liveUserCacheSize = 100_000
-
 const columns = {
   id: users.id,
   email: users.email,
@@ -56,7 +50,7 @@ const columns = {
 const live = isNull(users.deletedAt)
 const now = () => new Date().toISOString()
 
-export function sqliteUsersRepository(db: SqliteConnection): UsersRepository {
+export function sqliteUsersRepository(db: SqliteConnection, cache?: LiveCacheOptions): UsersRepository {
   const { orm } = db
   const p = sql.placeholder
   // Prepared once: an unprepared drizzle query costs about 2.5x on the hot path (principal look-up).
@@ -112,7 +106,7 @@ export function sqliteUsersRepository(db: SqliteConnection): UsersRepository {
     .returning({ id: users.id })
     .prepare()
 
-  const liveUntil = new BoundedMap<string, number>(liveUserCacheSize)
+  const liveUsers = liveUserCache(cache)
 
   const insertRow = (user: NewUser, external?: ExternalIdentity) =>
     insert.get({
@@ -170,14 +164,13 @@ export function sqliteUsersRepository(db: SqliteConnection): UsersRepository {
       return rename.get({ id, name, now: now() }) as User | undefined
     },
     async delete(id) {
-      liveUntil.delete(id)
+      liveUsers.forget(id)
       return remove.get({ id, now: now() }) !== undefined
     },
     async isLive(id) {
-      const until = liveUntil.get(id)
-      if (until !== undefined && until > Date.now()) return true
+      if (liveUsers.has(id)) return true
       const live = byId.get({ id }) !== undefined
-      if (live) liveUntil.set(id, Date.now() + liveUserCacheMs)
+      liveUsers.note(id, live)
       return live
     },
   }

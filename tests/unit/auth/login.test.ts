@@ -1,10 +1,17 @@
-import { describe, expect, test } from 'bun:test'
-import { FailureThrottle } from '../../../src/auth/login-throttle'
+import { afterAll, describe, expect, test } from 'bun:test'
+import { authRoutes } from '../../../src/auth'
+import type { SigningKeys } from '../../../src/auth/keys'
+import { type LoginThrottle, MemoryLoginThrottle } from '../../../src/auth/login-throttle'
 import { hashPassword } from '../../../src/auth/passwords'
-import { login } from '../../../src/auth/service'
+import { PostgresLoginThrottle } from '../../../src/auth/postgres-login-throttle'
+import { type LoginDependencies, login } from '../../../src/auth/service'
+import type { Sql } from '../../../src/db/postgres/connection'
+import { DatabaseUnavailableError } from '../../../src/db/unavailable'
 import { HttpProblem } from '../../../src/http/problem'
 import type { UsersRepository } from '../../../src/users/repository'
 import type { User } from '../../../src/users/user'
+import { inProcessApi, jsonPost } from '../../support/http'
+import { migratedDatabase, openTestPool, unreachablePool } from '../../support/postgres-pools'
 
 const password = 'correct horse battery staple'
 const user: User = {
@@ -17,30 +24,65 @@ const user: User = {
 }
 const passwordHash = await hashPassword(password)
 
-function dependencies(limit: number) {
+/** Counts password checks: a throttled attempt must never reach one. */
+function fakeUsers() {
+  const looked = { count: 0 }
   const users = {
-    findCredentials: async (key: string) => (key === 'ann@example.com' ? { user, passwordHash } : undefined),
+    findCredentials: async (key: string) => {
+      looked.count++
+      return key === 'ann@example.com' ? { user, passwordHash } : undefined
+    },
   } as unknown as UsersRepository
+  return { users, looked }
+}
+
+const issue = async (subject: string) => ({ accessToken: `token-for-${subject}`, expiresIn: 900 })
+
+const pools: Sql[] = []
+const url = await migratedDatabase('login')
+afterAll(async () => {
+  await Promise.all(pools.map((sql) => sql.end()))
+})
+/** One ledgerd replica's throttles on the shared database; keys are scoped by a test's own prefix. */
+function postgresThrottles(limit: number, prefix: string, sql = openTestPool(url)) {
+  pools.push(sql)
   return {
-    users,
-    issue: async (subject: string) => ({ accessToken: `token-for-${subject}`, expiresIn: 900 }),
-    byEmail: new FailureThrottle(limit, 60_000),
-    byClient: new FailureThrottle(limit * 4, 60_000),
+    byEmail: new PostgresLoginThrottle(sql, { scope: `${prefix}-email`, limit, windowMs: 60_000 }),
+    byClient: new PostgresLoginThrottle(sql, {
+      scope: `${prefix}-client`,
+      limit: limit * 4,
+      windowMs: 60_000,
+    }),
   }
 }
 
-const attempt = (deps: ReturnType<typeof dependencies>, secret: string, email = 'ann@example.com') =>
+type Throttles = { byEmail: LoginThrottle; byClient: LoginThrottle }
+const stores: [string, (limit: number) => Throttles][] = [
+  [
+    'in memory',
+    (limit) => ({
+      byEmail: new MemoryLoginThrottle(limit, 60_000),
+      byClient: new MemoryLoginThrottle(limit * 4, 60_000),
+    }),
+  ],
+  ['on PostgreSQL', (limit) => postgresThrottles(limit, crypto.randomUUID())],
+]
+
+const attempt = (deps: LoginDependencies, secret: string, email = 'ann@example.com') =>
   login(deps, { email, password: secret, clientAddress: '192.0.2.1' }).then(
     () => 200,
     (error) => (error instanceof HttpProblem ? error.status : 500),
   )
 
-describe('login throttling under concurrency', () => {
+describe.each(stores)('login throttling under concurrency, %s', (_, throttles) => {
+  const dependencies = (limit: number) => ({ ...fakeUsers(), issue, ...throttles(limit) })
+
   test('of 20 wrong passwords sent at once, limit 3: only 3 are checked, the rest get 429', async () => {
     const deps = dependencies(3)
     const statuses = await Promise.all(Array.from({ length: 20 }, (_, i) => attempt(deps, `guess ${i}`)))
     expect(statuses.filter((status) => status === 401)).toHaveLength(3)
     expect(statuses.filter((status) => status === 429)).toHaveLength(17)
+    expect(deps.looked.count).toBe(3)
     expect(await attempt(deps, password)).toBe(429)
   })
 
@@ -48,7 +90,7 @@ describe('login throttling under concurrency', () => {
     const deps = dependencies(3)
     expect(await Promise.all([attempt(deps, password), attempt(deps, 'wrong one')])).toEqual([200, 401])
     // One failure remains for the client address; the email count was cleared by the success.
-    expect(deps.byClient.retryAfterMs('192.0.2.1')).toBe(0)
+    expect(await deps.byClient.retryAfterMs('192.0.2.1')).toBe(0)
     for (let i = 0; i < 3; i++) expect(await attempt(deps, 'wrong again')).toBe(401)
     expect(await attempt(deps, password)).toBe(429)
   })
@@ -58,5 +100,48 @@ describe('login throttling under concurrency', () => {
     expect(await attempt(deps, password, 'nobody@example.com')).toBe(401)
     expect(await attempt(deps, password, 'nobody@example.com')).toBe(401)
     expect(await attempt(deps, password, 'nobody@example.com')).toBe(429)
+  })
+
+  test('a client at its limit is refused for any email, and the refused email is not charged', async () => {
+    const deps = dependencies(1) // the client may fail 4 times
+    for (let i = 0; i < 4; i++) expect(await attempt(deps, 'wrong', `other${i}@example.com`)).toBe(401)
+    expect(await attempt(deps, password)).toBe(429)
+    expect(await deps.byEmail.retryAfterMs('ann@example.com')).toBe(0)
+  })
+})
+
+describe('login throttling shared by replicas on PostgreSQL', () => {
+  test('failures through one replica lock the same email out on another, right password included', async () => {
+    const prefix = crypto.randomUUID()
+    const first = { ...fakeUsers(), issue, ...postgresThrottles(3, prefix) }
+    const second = { ...fakeUsers(), issue, ...postgresThrottles(3, prefix) }
+    for (let i = 0; i < 3; i++) expect(await attempt(first, `guess ${i}`)).toBe(401)
+    expect(await attempt(second, password)).toBe(429)
+    expect(second.looked.count).toBe(0)
+  })
+
+  test('a throttle that cannot reach PostgreSQL refuses the login: no password is checked', async () => {
+    const deps = { ...fakeUsers(), issue, ...postgresThrottles(3, 'down', await unreachablePool()) }
+    await expect(
+      login(deps, { email: 'ann@example.com', password, clientAddress: '192.0.2.1' }),
+    ).rejects.toThrow(DatabaseUnavailableError)
+    expect(deps.looked.count).toBe(0)
+  })
+
+  test('… and the token endpoint answers 503 with Retry-After, not 500 and not a token', async () => {
+    const deps = { ...fakeUsers(), issue, ...postgresThrottles(3, 'down', await unreachablePool()) }
+    const api = inProcessApi((app) =>
+      app.use(
+        authRoutes(
+          { mode: 'builtin', issuer: 'https://ledgerd.test', keys: {} as SigningKeys, ...deps },
+          'http://localhost',
+        ),
+      ),
+    )
+    const response = await api.handle(jsonPost('/v1/auth/token', { email: 'ann@example.com', password }))
+    expect(response.status).toBe(503)
+    expect(response.headers.get('retry-after')).toBe('1')
+    expect(((await response.json()) as { type: string }).type).toBe('/problems/service-unavailable')
+    expect(deps.looked.count).toBe(0)
   })
 })

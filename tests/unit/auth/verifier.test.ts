@@ -45,6 +45,15 @@ describe('builtinVerifier', () => {
     ['no exp', claims({ exp: undefined }), "the token's exp claim is not acceptable"],
     ['sub not a string', claims({ sub: 12 }), "the token's sub claim is not acceptable"],
     ['empty sub', claims({ sub: '' }), "the token's sub claim is not acceptable"],
+    // Claims that become a user's text: PostgreSQL cannot store U+0000, so neither engine accepts it.
+    ['U+0000 in sub', claims({ sub: 'a\u0000b' }), "the token's sub claim is not acceptable"],
+    ['U+0000 in email', claims({ email: 'a\u0000@b.co' }), "the token's email claim is not acceptable"],
+    ['U+0000 in name', claims({ name: 'A\u0000' }), "the token's name claim is not acceptable"],
+    [
+      'U+0000 in preferred_username',
+      claims({ preferred_username: 'a\u0000' }),
+      "the token's name claim is not acceptable",
+    ],
   ])('%s: TokenRejected saying which check failed', async (_, tokenClaims, reason) => {
     const token = await signToken(edKey, tokenClaims)
     await expect(verify(token)).rejects.toEqual(new TokenRejected(reason))

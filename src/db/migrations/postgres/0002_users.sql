@@ -24,8 +24,12 @@ CREATE UNIQUE INDEX users_external_identity ON users (external_issuer, external_
 
 -- Failed logins, shared by every replica: the throttle must hold however a client spreads its guesses.
 -- One row per failure; the throttle counts a key's rows inside its window and deletes older ones.
+-- Keys are scoped ("email:...", "client:..."), so the two throttles never count each other's rows.
 CREATE TABLE login_failures (
   key TEXT COLLATE "C" NOT NULL,
   at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp()
 );
 CREATE INDEX login_failures_key_at ON login_failures (key, at);
+-- Finds rows that aged out of every window, whatever their key: each attempt deletes a few, so keys
+-- never tried again (a sprayed list of emails) do not stay in the table for ever.
+CREATE INDEX login_failures_at ON login_failures (at);
