@@ -52,27 +52,37 @@ describe('PostgreSQL ledger across replicas', () => {
   test('one key sent 30 times at once over 3 replicas: one effect, every answer it or key-in-use', async () => {
     const engines = await replicas(3)
     const [first] = engines as [LedgerEngine]
-    const { userId, accountId } = await fundedAccount(first, 1_000)
-    const caller: Caller = { userId, idempotency: { key: 'once-across-the-fleet', requestId: 'r1' } }
-    const results = await Promise.all(
-      Array.from({ length: 30 }, (_, i) =>
-        (engines[i % 3] as LedgerEngine).move(caller, { op: 'withdrawal', accountId, amount: 10 }),
-      ),
-    )
-    const effects = results.filter((r) => r.ok && !r.replayed)
-    expect(effects).toHaveLength(1)
-    for (const result of results) {
-      if (result.ok) expect(value(result)).toEqual(value(effects[0] as Result<Transaction>))
-      else expect(result.refusal.code).toBe('idempotency-key-in-use')
+    const { userId, accountId } = await fundedAccount(first, 10_000)
+    // Each replica has looked the account up already, so all of them reach the key at the same time.
+    for (const engine of engines)
+      value(await engine.move({ userId }, { op: 'deposit', accountId, amount: 1 }))
+    const keys = Array.from({ length: 10 }, (_, k) => `once-across-the-fleet-${k}`)
+    const sent = keys.map((key) => {
+      const caller: Caller = { userId, idempotency: { key, requestId: `request-${key}` } }
+      return Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          (engines[i % 3] as LedgerEngine).move(caller, { op: 'withdrawal', accountId, amount: 10 }),
+        ),
+      )
+    })
+    for (const [k, results] of (await Promise.all(sent)).entries()) {
+      const effects = results.filter((r) => r.ok && !r.replayed)
+      expect(effects).toHaveLength(1)
+      for (const result of results) {
+        if (result.ok) expect(value(result)).toEqual(value(effects[0] as Result<Transaction>))
+        else expect(result.refusal.code).toBe('idempotency-key-in-use')
+      }
+      const [rows] = await database.admin<{ n: string }[]>`
+        SELECT count(*) AS n FROM transactions WHERE idem_key = ${keys[k] as string}`
+      expect(Number(rows?.n)).toBe(1)
     }
-    const [rows] = await database.admin<{ n: string }[]>`
-      SELECT count(*) AS n FROM transactions WHERE idem_key = 'once-across-the-fleet'`
-    expect(Number(rows?.n)).toBe(1)
-    expect((await first.account(accountId))?.balance).toBe(990)
+    expect((await first.account(accountId))?.balance).toBe(10_003 - 10 * keys.length)
     // Once it has finished, every replica replays it.
+    const caller: Caller = { userId, idempotency: { key: keys[0] as string } }
+    const original = await first.move(caller, { op: 'withdrawal', accountId, amount: 10 })
+    expect(original.replayed).toBe(true)
     for (const engine of engines) {
-      const again = await engine.move(caller, { op: 'withdrawal', accountId, amount: 10 })
-      expect(again).toEqual({ ...(effects[0] as Result<Transaction>), replayed: true })
+      expect(await engine.move(caller, { op: 'withdrawal', accountId, amount: 10 })).toEqual(original)
     }
   })
 
