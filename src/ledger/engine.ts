@@ -126,6 +126,17 @@ export class LedgerUnavailableError extends Error {
   }
 }
 
+/**
+ * A command carries a value the database cannot store, e.g. U+0000 in a description (PostgreSQL's text
+ * refuses it; any SQLSTATE of class 22, data exception). Nothing ran; the route answers 400.
+ */
+export class LedgerInputError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'LedgerInputError'
+  }
+}
+
 /** A history cursor this engine did not hand out (or one for another account). */
 export class InvalidCursorError extends Error {}
 

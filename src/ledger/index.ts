@@ -8,6 +8,7 @@ import { requestIdOf } from '../http/request-context'
 import {
   type Caller,
   InvalidCursorError,
+  LedgerInputError,
   LedgerUnavailableError,
   type RefusalCode,
   type Result,
@@ -76,6 +77,7 @@ async function answer<T>(
   try {
     result = await pending
   } catch (error) {
+    if (error instanceof LedgerInputError) throw new HttpProblem('invalid-parameter', error.message)
     if (!(error instanceof LedgerUnavailableError)) throw error
     throw new HttpProblem(
       'service-unavailable',
