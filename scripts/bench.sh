@@ -8,8 +8,10 @@
 # target met or missed. Then checks consistency through the API, with `ledgerd verify`, and the peer's own.
 # A measurement, not a test: exits 0 whether the targets are met or not, 1 only if consistency fails.
 #
-# Usage: scripts/bench.sh [--duration S] [--warmup S] [--rounds N] [--mix MIX] [--with-warn-log]
+# Usage: scripts/bench.sh [--database sqlite|postgres] [--duration S] [--warmup S] [--rounds N] [--mix MIX] [--with-warn-log]
 #                         [--check-sample N] [--no-writer-ceiling] [--rates 'R ...']
+#   --database postgres  (first) the PostgreSQL benchmark instead: scripts/bench/postgres.sh, which
+#                     takes --duration, --warmup, --rounds and --pgbench-scale
 #   --duration 20, --warmup 5, --rounds 2 (each round: hello, ledger, peer, writer-64, writer-256; then
 #                     the open-R runs, round by round)
 #   --mix mixed|deposits|withdrawals|reads   (for profiling; targets are for mixed)
@@ -20,6 +22,14 @@
 #                     default '2000 4000 6000 10000'
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# On PostgreSQL, a benchmark of its own: ledgerd with one and two replicas, SQLite and pgbench.
+if [ "${1:-}" = --database ]; then
+  case "${2:-}" in
+    postgres) shift 2; exec bash scripts/bench/postgres.sh "$@" ;;
+    sqlite) shift 2 ;;
+    *) echo "--database: postgres or sqlite" >&2; exit 2 ;;
+  esac
+fi
 
 duration=20 warmup=5 rounds=2 mix=mixed variants=default check_sample='' writer_ceiling=true
 rates='2000 4000 6000 10000'
