@@ -23,10 +23,11 @@ check() { # check STAGE COMMAND...: a stage that is one pass or one failure
   if "$@"; then record "$stage" 1 0; else record "$stage" 0 1; return 1; fi
 }
 
-bun_tests() { # bun_tests STAGE DIR: counts from bun test's closing lines
-  local stage=$1 dir=$2 log="test-results/$1.log"
-  echo; echo "==> $stage: bun test $dir"
-  bun test "$dir" 2>&1 | tee "$log"
+bun_tests() { # bun_tests STAGE PATH...: counts from bun test's closing lines
+  local stage=$1 log="test-results/$1.log"
+  shift
+  echo; echo "==> $stage: bun test $*"
+  bun test "$@" 2>&1 | tee "$log"
   local status=${PIPESTATUS[0]}
   local p f s
   p=$(sed -n 's/^ *\([0-9]\+\) pass$/\1/p' "$log" | tail -1)
@@ -76,6 +77,10 @@ else
   bun_tests unit ./tests/unit
   if check build bash scripts/build.sh; then
     bun_tests e2e ./tests/e2e
+    # The API suites again with ledgerd on PostgreSQL (tests/support/postgres.ts starts one): the same
+    # requests must get the same answers from both engines.
+    LEDGERD_TEST_STORAGE=postgres bun_tests e2e-postgres \
+      ./tests/e2e/ledger.test.ts ./tests/e2e/users.test.ts ./tests/e2e/auth-attacks.test.ts ./tests/e2e/avatars.test.ts
     if check chromium ensure_debian_package chromium chromium; then browser_tests; fi
   fi
 fi

@@ -94,6 +94,10 @@ async function load(root: string) {
     metrics: (await src('observability/metrics.ts')) as typeof import('../../src/observability/metrics'),
     compose: (await src('server/compose.ts')) as typeof import('../../src/server/compose'),
     users: (await src('users/repository.ts')) as typeof import('../../src/users/repository'),
+    // Since the PostgreSQL storage: composeApi takes a Storage. Older checkouts have no such module.
+    storage: (await src('storage/sqlite.ts').catch(() => undefined)) as
+      | typeof import('../../src/storage/sqlite')
+      | undefined,
   }
 }
 
@@ -131,7 +135,8 @@ async function prepare(root: string) {
   m.migrator.migrate(db, m.migrations.sqliteMigrations)
   const metrics = m.metrics.createMetrics()
   const logger = m.logger.createLogger('info', () => {})
-  const { app, ownsBodyLimit, close } = await m.compose.composeApi(config, db, logger, metrics.registry)
+  const storage = m.storage ? m.storage.sqliteStorageOf(config, db) : (db as never)
+  const { app, ownsBodyLimit, close } = await m.compose.composeApi(config, storage, logger, metrics.registry)
 
   /** The API handler as `ledgerd serve` wires it, with this logger and these metrics. */
   const wrap = (

@@ -1,5 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
 import {
   calculateJwkThumbprint,
   createLocalJWKSet,
@@ -11,7 +10,7 @@ import {
   type JWK,
   type JWTVerifyGetKey,
 } from 'jose'
-import { createFileOnce } from '../files/create-once'
+import { dataDirSecrets, type GeneratedSecrets } from '../files/generated-secrets'
 
 export const signingAlgorithm = 'EdDSA'
 export const generatedKeyFileName = 'jwt-signing-key.jwk'
@@ -39,7 +38,11 @@ async function publicJwk(jwk: JWK): Promise<JWK> {
 
 /** Reads an Ed25519 private key from a PEM (PKCS#8) or JWK file. */
 async function readPrivateKey(path: string): Promise<JWK> {
-  const text = readFileSync(path, 'utf8').trim()
+  return parsePrivateKey(readFileSync(path, 'utf8'), path)
+}
+
+async function parsePrivateKey(contents: string, path: string): Promise<JWK> {
+  const text = contents.trim()
   try {
     if (text.startsWith('{')) {
       const jwk = JSON.parse(text) as JWK
@@ -90,18 +93,17 @@ async function readPublicKeys(path: string): Promise<JWK[]> {
 }
 
 /**
- * The key in the data dir, created on first use with mode 0600 so a local user needs no setup; two
- * processes starting at once end up with one key (see createFileOnce).
+ * The key ledgerd made for itself, created on first use so a local user needs no setup: a 0600 file in the
+ * data dir, or a row in PostgreSQL shared by every replica. Processes starting at once end up with one key.
  */
-async function generatedKey(dataDir: string): Promise<JWK> {
-  const path = join(dataDir, generatedKeyFileName)
-  if (!existsSync(path)) {
+async function generatedKey(secrets: GeneratedSecrets): Promise<JWK> {
+  const text = await secrets.once(generatedKeyFileName, async () => {
     const { privateKey } = await generateKeyPair(signingAlgorithm, { crv: 'Ed25519', extractable: true })
     const jwk = await exportJWK(privateKey)
     const kid = await calculateJwkThumbprint({ kty: jwk.kty, crv: jwk.crv, x: jwk.x } as JWK)
-    createFileOnce(path, `${JSON.stringify({ ...jwk, kid })}\n`, 0o600)
-  }
-  return readPrivateKey(path)
+    return `${JSON.stringify({ ...jwk, kid })}\n`
+  })
+  return parsePrivateKey(text, `generated ${generatedKeyFileName}`)
 }
 
 export interface KeyConfig {
@@ -110,10 +112,13 @@ export interface KeyConfig {
   jwtPublicKeysFile: string
 }
 
-export async function loadSigningKeys(config: KeyConfig): Promise<SigningKeys> {
+export async function loadSigningKeys(
+  config: KeyConfig,
+  generated: GeneratedSecrets = dataDirSecrets(config.dataDir),
+): Promise<SigningKeys> {
   const privateJwk = config.jwtSigningKeyFile
     ? await readPrivateKey(config.jwtSigningKeyFile)
-    : await generatedKey(config.dataDir)
+    : await generatedKey(generated)
   const signing = await publicJwk(privateJwk)
   const extras = config.jwtPublicKeysFile
     ? await Promise.all((await readPublicKeys(config.jwtPublicKeysFile)).map(publicJwk))

@@ -4,6 +4,28 @@ import { sqliteMigrations } from '../db/migrations/sqlite'
 import { MigrationError, migrate, migrationStatus } from '../db/migrator'
 import { openDatabase } from '../db/open'
 import type { SqliteConnection } from '../db/sqlite'
+import { openPostgresStorage } from '../storage/postgres'
+import { sqliteStorageOf } from '../storage/sqlite'
+import type { Storage } from '../storage/storage'
+
+/**
+ * The storage for a command that reads or writes users, migrated first as `serve` does. On PostgreSQL
+ * the advisory lock makes migrating safe beside running replicas; on SQLite see openMigratedDatabase.
+ */
+export async function openMigratedStorage(config: Config): Promise<Storage> {
+  if (config.databaseUrl) {
+    const storage = openPostgresStorage(config)
+    try {
+      await storage.migrate()
+      return storage
+    } catch (error) {
+      await storage.close()
+      if (error instanceof MigrationError) throw new Error(error.message)
+      throw error
+    }
+  }
+  return sqliteStorageOf(config, await openMigratedDatabase(config))
+}
 
 /**
  * Opens the database for a command that reads or writes users, applying pending migrations first as

@@ -1,5 +1,6 @@
 import { ConfigError } from '../config/load'
 import { UsageError } from './args'
+import { copyCommand } from './commands/copy'
 import { healthcheckCommand } from './commands/healthcheck'
 import { helpCommand, helpText } from './commands/help'
 import { migrateCommand } from './commands/migrate'
@@ -15,6 +16,7 @@ type Command = (argv: readonly string[], io: CommandIO) => number | Promise<numb
 const commands: Record<string, Command> = {
   serve: serveCommand,
   migrate: migrateCommand,
+  copy: copyCommand,
   healthcheck: healthcheckCommand,
   token: tokenCommand,
   users: usersCommand,

@@ -8,12 +8,15 @@ export interface HealthRepository {
 }
 
 export function sqliteHealthRepository(db: SqliteConnection): HealthRepository {
-  const query = db.orm
-    .select({ version: sql<number | null>`max(${ledgerdMigrations.version})` })
-    .from(ledgerdMigrations)
-    .prepare()
+  // Prepared on first use: `serve` builds its readiness probe before the first migration has created
+  // the table (and a probe asked meanwhile gets a rejection: not ready).
+  let query: { get(): { version: number | null } | undefined } | undefined
   return {
     async schemaVersion() {
+      query ??= db.orm
+        .select({ version: sql<number | null>`max(${ledgerdMigrations.version})` })
+        .from(ledgerdMigrations)
+        .prepare()
       return query.get()?.version ?? 0
     },
   }

@@ -1,3 +1,4 @@
+import { DatabaseUnavailableError } from '../db/unavailable'
 // The ledger's storage-engine seam: what the routes and the service may ask of a ledger, in plain domain
 // data. An engine (SQLite today, PostgreSQL next) implements all of it and passes the contract suite in
 // tests/unit/ledger/engine-contract.ts. Nothing here knows about HTTP: no status codes, no problem types,
@@ -116,12 +117,11 @@ export interface VerifyReport {
  * outcome is unknown while the engine restarts). Nothing of the command took effect that a retry with the
  * same Idempotency-Key would repeat.
  */
-export class LedgerUnavailableError extends Error {
-  constructor(
-    readonly reason: string,
-    readonly retryAfterSeconds = 1,
-  ) {
-    super(`the ledger cannot commit writes now: ${reason}`)
+export class LedgerUnavailableError extends DatabaseUnavailableError {
+  constructor(reason: string, retryAfterSeconds = 1) {
+    super(reason, retryAfterSeconds)
+    // A DatabaseUnavailableError to the HTTP edge (503 for reads too); the message says what it means here.
+    this.message = `the ledger cannot commit writes now: ${reason}`
     this.name = 'LedgerUnavailableError'
   }
 }

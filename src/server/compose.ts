@@ -4,20 +4,18 @@ import type { TokenEndpoint } from '../auth'
 import { createAuthenticator } from '../auth/authenticator'
 import { createTokenIssuer } from '../auth/issuer'
 import { loadSigningKeys } from '../auth/keys'
-import { MemoryLoginThrottle } from '../auth/login-throttle'
 import { authPlugin } from '../auth/plugin'
 import { cachedVerifier } from '../auth/token-cache'
 import { builtinVerifier, externalVerifier, type TokenVerifier } from '../auth/verifier'
 import { avatarFilesPath, LocalAvatarStore, loadUrlKey } from '../avatars/local-store'
 import type { Config } from '../config/settings'
-import type { SqliteConnection } from '../db/sqlite'
 import type { LedgerEngine } from '../ledger/engine'
 import { createLedgerMetrics } from '../ledger/metrics'
 import { startIdempotencyPurge } from '../ledger/purge'
 import { createLedger } from '../ledger/service'
-import { openSqliteLedgerEngine } from '../ledger/sqlite/engine'
 import type { Logger } from '../observability/logger'
-import { sqliteUsersRepository } from '../users/repository'
+import type { Storage } from '../storage/storage'
+import type { UsersRepository } from '../users/repository'
 
 /** Time for the 503s of a batch whose commit outcome is unknown to reach their clients before exiting. */
 const exitDelayMs = 200
@@ -25,7 +23,8 @@ const exitDelayMs = 200
 /** Per-client failures allowed, as a multiple of the per-email limit: one office shares an address. */
 const clientFailureMultiple = 4
 
-async function tokenSetup(config: Config, users: ReturnType<typeof sqliteUsersRepository>) {
+async function tokenSetup(config: Config, storage: Storage) {
+  const { users } = storage
   if (config.oidcIssuer) {
     const verify = externalVerifier({
       jwksUrl: config.oidcJwksUrl,
@@ -39,7 +38,7 @@ async function tokenSetup(config: Config, users: ReturnType<typeof sqliteUsersRe
     const tokens: TokenEndpoint = { mode: 'external', issuer: config.oidcIssuer }
     return { verify, tokens, adminRole: config.oidcAdminRole }
   }
-  const keys = await loadSigningKeys(config)
+  const keys = await loadSigningKeys(config, storage.secrets)
   const verify: TokenVerifier = builtinVerifier({
     keys: keys.keySet,
     issuer: config.tokenIssuer,
@@ -57,8 +56,9 @@ async function tokenSetup(config: Config, users: ReturnType<typeof sqliteUsersRe
       audience: config.tokenAudience,
       ttlMs: config.tokenTtlMs,
     }),
-    byEmail: new MemoryLoginThrottle(config.loginMaxFailures, config.loginFailureWindowMs),
-    byClient: new MemoryLoginThrottle(
+    byEmail: storage.loginThrottle('email', config.loginMaxFailures, config.loginFailureWindowMs),
+    byClient: storage.loginThrottle(
+      'client',
       config.loginMaxFailures * clientFailureMultiple,
       config.loginFailureWindowMs,
     ),
@@ -89,10 +89,10 @@ async function avatarStore(config: Config) {
  * Builds the API from configuration and an open database: the one place the parts are wired together.
  * Also says which paths enforce their own body limit, for the request handler in front of the app.
  */
-export async function composeApi(config: Config, db: SqliteConnection, logger: Logger, registry: Registry) {
-  const users = sqliteUsersRepository(db)
+export async function composeApi(config: Config, storage: Storage, logger: Logger, registry: Registry) {
+  const users: UsersRepository = storage.users
   const ledgerMetrics = createLedgerMetrics(registry)
-  const engine: LedgerEngine = await openSqliteLedgerEngine(config, db, {
+  const engine: LedgerEngine = await storage.openLedger(config, {
     committed(batchSize, seconds) {
       ledgerMetrics.batchSize.observe(batchSize)
       ledgerMetrics.commitDuration.observe(seconds)
@@ -110,7 +110,7 @@ export async function composeApi(config: Config, db: SqliteConnection, logger: L
   })
   const ledger = createLedger({ engine, metrics: ledgerMetrics })
   const purge = startIdempotencyPurge({ engine, retentionMs: config.idempotencyRetentionMs, logger })
-  const { verify, tokens, adminRole } = await tokenSetup(config, users)
+  const { verify, tokens, adminRole } = await tokenSetup(config, storage)
   const authenticate = createAuthenticator({
     verify: cachedVerifier(verify, config.tokenCacheSize),
     users,

@@ -8,6 +8,7 @@ import type { SqliteConnection } from '../../src/db/sqlite'
 import { type FetchHandler, instrument } from '../../src/http/handler'
 import { createMetrics } from '../../src/observability/metrics'
 import { composeApi } from '../../src/server/compose'
+import { sqliteStorageOf } from '../../src/storage/sqlite'
 import { type CapturedLog, captureLogger } from './http'
 import { tempDir } from './ledgerd-process'
 
@@ -33,7 +34,8 @@ export async function inProcessLedgerd(settings: Record<string, string> = {}): P
   migrate(db, sqliteMigrations)
   const log = captureLogger()
   const metrics = createMetrics()
-  const { app, ownsBodyLimit, close } = await composeApi(config, db, log.logger, metrics.registry)
+  const storage = sqliteStorageOf(config, db)
+  const { app, ownsBodyLimit, close } = await composeApi(config, storage, log.logger, metrics.registry)
   const fetch = instrument((request) => app.handle(request), {
     logger: log.logger,
     metrics,

@@ -35,6 +35,11 @@ export interface StartOptions {
   env?: Record<string, string>
   dataDir?: string
   keepDataDir?: boolean
+  /**
+   * The log line that means "started" (default: msg "listening"); it must carry apiPort and adminPort.
+   * For a server that is up but still waiting for its database.
+   */
+  startedWhen?: (line: LogLine) => boolean
   /** Prepended to the command line, e.g. to run it in a sandbox (see imageSandbox). */
   wrapper?: string[]
   cwd?: string
@@ -70,13 +75,44 @@ export function serveArgs(dataDir: string): string[] {
   ]
 }
 
+/**
+ * Which storage the end-to-end suites run ledgerd on: the embedded SQLite (default), or with
+ * LEDGERD_TEST_STORAGE=postgres a real PostgreSQL (tests/support/postgres.ts), one fresh database per
+ * data dir, so the same suites prove both engines.
+ */
+export const testStorage = process.env.LEDGERD_TEST_STORAGE === 'postgres' ? 'postgres' : 'sqlite'
+const databaseUrls = new Map<string, Promise<string>>()
+
+/** The PostgreSQL database standing for this data dir when the suites run on PostgreSQL. */
+export function databaseUrlFor(dataDir: string): Promise<string> {
+  let url = databaseUrls.get(dataDir)
+  if (!url) {
+    url = import('./postgres').then(async ({ testPostgres }) => (await testPostgres()).createDatabase('e2e'))
+    databaseUrls.set(dataDir, url)
+  }
+  return url
+}
+
+/** The environment for a ledgerd on this data dir: with LEDGERD_TEST_STORAGE=postgres, its database. */
+async function storageEnv(dataDir: string | undefined, env: Record<string, string> = {}) {
+  if (testStorage === 'sqlite' || dataDir === undefined || 'LEDGERD_DATABASE_URL' in env) return env
+  return { LEDGERD_DATABASE_URL: await databaseUrlFor(dataDir), ...env }
+}
+
+function dataDirIn(args: readonly string[]): string | undefined {
+  const at = args.indexOf('--data-dir')
+  return at === -1 ? undefined : args[at + 1]
+}
+
 export async function startLedgerd(options: StartOptions = {}): Promise<RunningLedgerd> {
   const dataDir = options.dataDir ?? tempDir()
   const command = [binaryPath, ...serveArgs(dataDir), ...(options.args ?? [])]
+  const env = await storageEnv(dataDir, options.env)
+  const startedWhen = options.startedWhen ?? ((line: LogLine) => line.msg === 'listening')
   const startedAt = performance.now()
   const proc = Bun.spawn([...(options.wrapper ?? []), ...command], {
     cwd: options.cwd,
-    env: cleanEnv(options.env),
+    env: cleanEnv(env),
     stdin: 'ignore',
     stdout: 'pipe',
     stderr: 'pipe',
@@ -99,7 +135,7 @@ export async function startLedgerd(options: StartOptions = {}): Promise<RunningL
           try {
             const entry = JSON.parse(line) as LogLine
             logs.push(entry)
-            if (entry.msg === 'listening') resolveListening(entry)
+            if (startedWhen(entry)) resolveListening(entry)
           } catch {
             logs.push({ msg: line, level: 'unparsed' })
           }
@@ -158,7 +194,7 @@ export async function runLedgerd(
 ): Promise<CommandResult> {
   const proc = Bun.spawn([binaryPath, ...args], {
     cwd: options.cwd,
-    env: cleanEnv(options.env),
+    env: cleanEnv(await storageEnv(dataDirIn(args), options.env)),
     stdin: 'ignore',
     stdout: 'pipe',
     stderr: 'pipe',

@@ -7,6 +7,10 @@ const commands = [
     'migrate',
     'Apply pending database migrations (refused while a server runs); --status lists applied and pending ones.',
   ],
+  [
+    'copy',
+    'copy --to <postgres-url>: move the SQLite ledger in the data dir into an empty PostgreSQL, then verify both.',
+  ],
   ['healthcheck', 'Exit 0 if the local server answers ready on its admin port (for images without curl).'],
   [
     'token',

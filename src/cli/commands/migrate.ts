@@ -1,9 +1,10 @@
 import { loadConfig } from '../../config/load'
 import type { Config } from '../../config/settings'
 import { acquireDataDirLock, DataDirInUseError, type DataDirLock } from '../../db/data-dir-lock'
-import { sqliteMigrations } from '../../db/migrations/sqlite'
-import { MigrationError, migrate, migrationStatus } from '../../db/migrator'
-import { databaseFileName, openDatabase } from '../../db/open'
+import { MigrationError } from '../../db/migrator'
+import { openPostgresStorage } from '../../storage/postgres'
+import { openSqliteStorage } from '../../storage/sqlite'
+import type { Storage } from '../../storage/storage'
 import { parseArgs } from '../args'
 import { type CommandIO, exitCodes } from '../io'
 
@@ -11,6 +12,7 @@ export async function migrateCommand(argv: readonly string[], io: CommandIO): Pr
   const args = parseArgs(argv, { settings: true, switches: ['status'] })
   const { config } = loadConfig(args.settings, io.env)
   const statusOnly = args.switches.has('status')
+  if (config.databaseUrl) return migrateStorage(openPostgresStorage(config), statusOnly, io)
   // Changing the schema under a running server is refused; reading the status is not.
   let lock: DataDirLock | undefined
   if (!statusOnly) {
@@ -30,19 +32,23 @@ export async function migrateCommand(argv: readonly string[], io: CommandIO): Pr
 }
 
 async function migrateDatabase(config: Config, statusOnly: boolean, io: CommandIO): Promise<number> {
-  const db = await openDatabase(config)
+  return migrateStorage(await openSqliteStorage(config), statusOnly, io)
+}
+
+/** Prints the status, or applies what is pending. PostgreSQL's advisory lock lets replicas run meanwhile. */
+async function migrateStorage(storage: Storage, statusOnly: boolean, io: CommandIO): Promise<number> {
   try {
     if (statusOnly) {
-      io.out(`database: ${config.dataDir}/${databaseFileName}\n`)
-      for (const m of migrationStatus(db, sqliteMigrations)) {
+      io.out(`database: ${storage.location}\n`)
+      for (const m of await storage.migrationStatus()) {
         io.out(
           `${String(m.version).padStart(4, '0')}  ${m.name.padEnd(24)} ${m.state.padEnd(8)} ${m.appliedAt ?? ''}\n`,
         )
       }
       return exitCodes.ok
     }
-    const applied = migrate(db, sqliteMigrations)
-    const latest = sqliteMigrations.at(-1)?.version ?? 0
+    const applied = await storage.migrate()
+    const latest = storage.schemaVersion
     io.out(
       applied.length === 0
         ? `database is up to date at version ${latest}\n`
@@ -56,6 +62,6 @@ async function migrateDatabase(config: Config, statusOnly: boolean, io: CommandI
     }
     throw error
   } finally {
-    db.close()
+    await storage.close()
   }
 }

@@ -2,10 +2,9 @@ import { createTokenIssuer } from '../../auth/issuer'
 import { loadSigningKeys } from '../../auth/keys'
 import { loadConfig } from '../../config/load'
 import { parseDuration, ValueError } from '../../config/values'
-import { sqliteUsersRepository } from '../../users/repository'
 import { emailKey, type Role } from '../../users/user'
 import { parseArgs, UsageError } from '../args'
-import { openMigratedDatabase } from '../database'
+import { openMigratedStorage } from '../database'
 import { type CommandIO, exitCodes } from '../io'
 
 /**
@@ -35,16 +34,16 @@ export async function tokenCommand(argv: readonly string[], io: CommandIO): Prom
     return exitCodes.failure
   }
 
-  const db = await openMigratedDatabase(config)
+  const storage = await openMigratedStorage(config)
   try {
-    const users = sqliteUsersRepository(db)
+    const { users } = storage
     const user = (await users.findById(sub)) ?? (await users.findCredentials(emailKey(sub)))?.user
     if (!user) {
       io.err(`ledgerd token: no user with id or email "${sub}"\n`)
       return exitCodes.failure
     }
     const roles: Role[] = role === 'admin' || user.role === 'admin' ? ['user', 'admin'] : ['user']
-    const keys = await loadSigningKeys(config)
+    const keys = await loadSigningKeys(config, storage.secrets)
     const issue = createTokenIssuer({
       keys,
       issuer: config.tokenIssuer,
@@ -54,6 +53,6 @@ export async function tokenCommand(argv: readonly string[], io: CommandIO): Prom
     io.out(`${(await issue(user.id, roles)).accessToken}\n`)
     return exitCodes.ok
   } finally {
-    db.close()
+    await storage.close()
   }
 }

@@ -1,9 +1,8 @@
 import { loadConfig } from '../../config/load'
 import { HttpProblem } from '../../http/problem'
-import { sqliteUsersRepository } from '../../users/repository'
 import { createUser } from '../../users/service'
 import { parseArgs, UsageError } from '../args'
-import { openMigratedDatabase } from '../database'
+import { openMigratedStorage } from '../database'
 import { type CommandIO, exitCodes } from '../io'
 
 const minPasswordLength = 12
@@ -29,10 +28,10 @@ export async function usersCommand(argv: readonly string[], io: CommandIO): Prom
     throw new UsageError(`the password on stdin must be at least ${minPasswordLength} characters`)
   }
 
-  const db = await openMigratedDatabase(config)
+  const storage = await openMigratedStorage(config)
   try {
     const user = await createUser(
-      sqliteUsersRepository(db),
+      storage.users,
       { email, name, password },
       args.switches.has('admin') ? 'admin' : 'user',
     )
@@ -46,6 +45,6 @@ export async function usersCommand(argv: readonly string[], io: CommandIO): Prom
     }
     throw error
   } finally {
-    db.close()
+    await storage.close()
   }
 }

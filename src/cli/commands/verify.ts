@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadConfig } from '../../config/load'
-import { sqliteMigrations } from '../../db/migrations/sqlite'
-import { databaseFileName, openDatabase } from '../../db/open'
-import { verifyLedger } from '../../ledger/sqlite/verify'
+import { databaseFileName } from '../../db/open'
+import { openPostgresStorage } from '../../storage/postgres'
+import { openSqliteStorage } from '../../storage/sqlite'
+import type { Storage } from '../../storage/storage'
 import { parseArgs } from '../args'
 import { type CommandIO, exitCodes } from '../io'
 
@@ -15,25 +16,34 @@ import { type CommandIO, exitCodes } from '../io'
 export async function verifyCommand(argv: readonly string[], io: CommandIO): Promise<number> {
   const args = parseArgs(argv, { settings: true })
   const { config } = loadConfig(args.settings, io.env)
-  const path = join(config.dataDir, databaseFileName)
-  if (!existsSync(path)) {
-    io.err(`ledgerd verify: no database at ${path}\n`)
-    return exitCodes.failure
+  let storage: Storage
+  if (config.databaseUrl) {
+    storage = openPostgresStorage(config)
+  } else {
+    const path = join(config.dataDir, databaseFileName)
+    if (!existsSync(path)) {
+      io.err(`ledgerd verify: no database at ${path}\n`)
+      return exitCodes.failure
+    }
+    storage = await openSqliteStorage(config)
   }
-  const db = await openDatabase(config)
   try {
-    const latest = sqliteMigrations.at(-1)?.version ?? 0
-    const [row] = db.all<{ version: number | null }>(
-      "SELECT CASE WHEN EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'ledgerd_migrations') " +
-        'THEN (SELECT max(version) FROM ledgerd_migrations) END AS version',
-    )
-    if ((row?.version ?? 0) !== latest) {
+    let version: number
+    try {
+      version = await storage.health.schemaVersion()
+    } catch (error) {
       io.err(
-        `ledgerd verify: the database is at schema version ${row?.version ?? 0}, this binary at ${latest}\n`,
+        `ledgerd verify: cannot read the schema version of ${storage.location}: ${(error as Error).message}\n`,
       )
       return exitCodes.failure
     }
-    const report = verifyLedger(db)
+    if (version !== storage.schemaVersion) {
+      io.err(
+        `ledgerd verify: the database is at schema version ${version}, this binary at ${storage.schemaVersion}\n`,
+      )
+      return exitCodes.failure
+    }
+    const report = await storage.verify()
     for (const violation of report.violations) io.err(`violation: ${violation}\n`)
     if (report.violations.length > 0) {
       io.err(
@@ -44,6 +54,6 @@ export async function verifyCommand(argv: readonly string[], io: CommandIO): Pro
     io.out(`ok: ${report.accounts} accounts, ${report.transactions} transactions checked\n`)
     return exitCodes.ok
   } finally {
-    db.close()
+    await storage.close()
   }
 }

@@ -70,6 +70,9 @@ export function openPostgres(config: PostgresConfig): Sql {
     idle_timeout: 60,
     max_lifetime: 60 * 60,
     ssl: tlsOptions(config),
+    // Seconds before reconnecting after a failed attempt. postgres.js's default grows to 20 s, and a
+    // request waiting for a connection meanwhile would wait that long for its 503; 2 s at most here.
+    backoff: (attempt: number) => Math.min(0.05 * 2 ** attempt, 2) * (0.5 + Math.random() / 2),
     connection: {
       application_name: 'ledgerd',
       statement_timeout: config.dbStatementTimeoutMs,

@@ -271,12 +271,15 @@ export class LedgerCommands {
     precondition: () => JobResult | undefined = () => undefined,
   ): Promise<JobResult> {
     const betweenUsers = 'user' in movement.from && 'user' in movement.to
+    const original = movement.original
     const post = async (q: Query) => {
-      const refused = precondition()
+      const refused =
+        precondition() ?? (original ? await this.#reversedMeanwhile(q, job, original.seq) : undefined)
       if (refused) return this.#noteRefusal(q, job, refused)
       return betweenUsers ? this.#postBetweenUsers(q, job, movement) : this.#postOneSide(q, job, movement)
     }
-    if (!job.key && !betweenUsers) return this.#autocommit(() => post(this.sql))
+    // A reversal always runs in a transaction: it holds its original's lock until it commits.
+    if (!job.key && !betweenUsers && !original) return this.#autocommit(() => post(this.sql))
     return this.#keyed(job, post, async (use, tx) => {
       if (use.kind === 'r') return this.#replayRefusal(job, use)
       const stored =
@@ -404,6 +407,21 @@ export class LedgerCommands {
     ])
   }
 
+  /**
+   * Reversals of one transaction, on any replica, one at a time: each takes a lock on the original for
+   * the rest of its transaction, then looks again. Without it, concurrent reversals all pass the check
+   * made before, the first commits, and the others fail the balance guard instead: insufficient-funds
+   * where SQLite (and the truth) says already-reversed.
+   */
+  async #reversedMeanwhile(q: Query, job: Job, originalSeq: number): Promise<JobResult | undefined> {
+    await q`SELECT pg_advisory_xact_lock(hashtextextended(${`reversal\n${originalSeq}`}, 0))`
+    // A statement of its own: under READ COMMITTED its snapshot is taken after the lock was granted, so
+    // it sees the reversal that held the lock before us, committed.
+    const [row] = await q<{ reversed: boolean }[]>`
+      SELECT EXISTS (SELECT 1 FROM transactions WHERE reverses = ${originalSeq}::int8) AS reversed`
+    return row?.reversed ? refusal(job, 'already-reversed') : undefined
+  }
+
   #insufficientFunds(job: Job, m: Movement, from: Identity): JobResult {
     return refusal(
       job,
@@ -493,7 +511,10 @@ export class LedgerCommands {
 
   #replayRefusal(job: Job, use: KeyUse): JobResult {
     const stored = use as unknown as RefusalRow
-    if (stored.command !== commandText(job.command)) return refusal(job, 'idempotency-key-reused')
+    // A refusal copied from a SQLite ledger that the 0003 release wrote kept no command to compare (see
+    // `ledgerd copy`): it answers any command with its key, as it does on SQLite.
+    if (stored.command !== null && stored.command !== commandText(job.command))
+      return refusal(job, 'idempotency-key-reused')
     const refused =
       stored.detail === null ? { code: stored.code } : { code: stored.code, detail: stored.detail }
     return { ok: false, replayed: true, refusal: refused, requestId: stored.requestId ?? undefined }

@@ -29,6 +29,11 @@ export interface PostgresLedgerOptions {
   statementTimeoutMs: number
   /** Whether close() ends the pool: false when users and health share it. */
   ownsPool: boolean
+  /**
+   * Told of every write transaction that committed, as a batch of one (PostgreSQL groups concurrent
+   * commits into one flush itself): feeds the same commit metrics as SQLite's group commit.
+   */
+  committed?: (batchSize: number, seconds: number) => void
   /** How long `verify` may run (it scans everything); default 10 minutes. */
   verifyTimeoutMs?: number
 }
@@ -74,8 +79,10 @@ export function openPostgresLedgerEngine(sql: Sql, options: PostgresLedgerOption
   const write = async <T>(work: () => Promise<T>): Promise<T> => {
     if (closed) throw new LedgerUnavailableError('the ledger is closed')
     try {
+      const started = performance.now()
       const result = await bound(work())
       failing = undefined
+      options.committed?.(1, (performance.now() - started) / 1000)
       return result
     } catch (error) {
       const mapped = ledgerErrorOf(error, false)

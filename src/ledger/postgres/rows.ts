@@ -82,7 +82,8 @@ export function transactionOf(row: TransactionRow): Transaction {
 
 /** A stored refusal as it reads back. */
 export interface RefusalRow {
-  command: string
+  /** NULL for a 0003-era refusal copied from SQLite: it replays for any command with its key. */
+  command: string | null
   code: RefusalCode
   detail: string | null
   requestId: string | null

@@ -1,12 +1,13 @@
 import { afterAll, expect, test } from 'bun:test'
 import { createMetrics } from '../../../src/observability/metrics'
 import { composeApi } from '../../../src/server/compose'
+import { sqliteStorageOf } from '../../../src/storage/sqlite'
 import { inProcessLedgerd } from '../../support/app'
 
 const ledgerd = await inProcessLedgerd()
 const { app, close } = await composeApi(
   ledgerd.config,
-  ledgerd.db,
+  sqliteStorageOf(ledgerd.config, ledgerd.db),
   ledgerd.log.logger,
   createMetrics().registry,
 )

@@ -74,8 +74,10 @@ CREATE TABLE transactions (
 CREATE TABLE refused_commands (
   owner_id TEXT COLLATE "C" NOT NULL,
   idem_key TEXT COLLATE "C" NOT NULL,
-  -- The command as canonical JSON, compared with a retry's.
-  command TEXT NOT NULL,
+  -- The command as canonical JSON, compared with a retry's. NULL only for refusals that `ledgerd copy`
+  -- brought from a SQLite ledger whose 0003 release kept a hash of the request instead: those replay for
+  -- any command with their key, as they do on SQLite.
+  command TEXT,
   code TEXT NOT NULL CHECK (code IN ('insufficient-funds', 'already-reversed', 'balance-limit')),
   detail TEXT,
   request_id TEXT,
