@@ -124,14 +124,19 @@ export async function startPostgres(): Promise<TestPostgres> {
     },
   }
   server.start()
+  // Stopped however this process ends: a watchdog outside it polls for its pid, then stops the server
+  // and removes its files. An 'exit' handler alone left servers running for good after test runs.
+  const stop = `runuser -u postgres -- ${join(pgBinDir, 'pg_ctl')} -D ${dataDir} -m immediate stop`
+  Bun.spawn(
+    [
+      'sh',
+      '-c',
+      `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; ${stop} >/dev/null 2>&1; rm -rf ${root}`,
+    ],
+    { stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' },
+  ).unref()
   process.once('exit', () => {
-    spawnSync(
-      'runuser',
-      ['-u', 'postgres', '--', join(pgBinDir, 'pg_ctl'), '-D', dataDir, '-m', 'immediate', 'stop'],
-      {
-        timeout: 20_000,
-      },
-    )
+    spawnSync('sh', ['-c', `${stop} >/dev/null 2>&1`], { timeout: 20_000 })
     rmSync(root, { recursive: true, force: true })
   })
   return server
