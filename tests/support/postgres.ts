@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process'
-import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
@@ -64,8 +64,17 @@ async function freePort(): Promise<number> {
   return port
 }
 
-/** Starts a fresh cluster. Most tests want `testPostgres()`, the one shared by the test process. */
-export async function startPostgres(): Promise<TestPostgres> {
+export interface TlsFiles {
+  /** PEM certificate and key the server presents (copied into the cluster, owned by postgres). */
+  cert: string
+  key: string
+}
+
+/**
+ * Starts a fresh cluster. Most tests want `testPostgres()`, the one shared by the test process. With
+ * `tls`, the server has ssl on with that certificate and accepts TCP connections over TLS only.
+ */
+export async function startPostgres(options: { tls?: TlsFiles } = {}): Promise<TestPostgres> {
   ensureInstalled()
   const root = mkdtempSync(join(tmpdir(), 'ledgerd-pg-'))
   chmodSync(root, 0o755)
@@ -90,8 +99,24 @@ export async function startPostgres(): Promise<TestPostgres> {
     'UTF8',
     '--locale=C.UTF-8',
   ])
+  const tlsOptions: string[] = []
+  if (options.tls) {
+    const postgresOwned = (from: string, name: string) => {
+      const to = join(dataDir, name)
+      writeFileSync(to, readFileSync(from), { mode: 0o600 })
+      chownSync(to, uid('postgres'), gid('postgres'))
+    }
+    postgresOwned(options.tls.cert, 'server.crt')
+    postgresOwned(options.tls.key, 'server.key')
+    tlsOptions.push('-c ssl=on', '-c ssl_cert_file=server.crt', '-c ssl_key_file=server.key')
+    writeFileSync(
+      join(dataDir, 'pg_hba.conf'),
+      'local all all scram-sha-256\nhostssl all all 127.0.0.1/32 scram-sha-256\n',
+    )
+  }
   const port = await freePort()
-  const options = [
+  const settings = [
+    ...tlsOptions,
     `-c port=${port}`,
     `-c listen_addresses=127.0.0.1`,
     `-c unix_socket_directories=${socketDir}`,
@@ -108,7 +133,11 @@ export async function startPostgres(): Promise<TestPostgres> {
     url: (database = 'postgres') => `postgres://postgres:${superPassword}@127.0.0.1:${port}/${database}`,
     async createDatabase(prefix = 'test') {
       const name = `${prefix}_${process.pid}_${++counter}`.replace(/[^a-z0-9_]/gi, '_').toLowerCase()
-      const admin = postgres(server.url(), { max: 1, onnotice: () => {} })
+      const admin = postgres(server.url(), {
+        max: 1,
+        onnotice: () => {},
+        ssl: options.tls ? 'require' : false,
+      })
       try {
         await admin.unsafe(`CREATE DATABASE ${name}`)
       } finally {
@@ -117,7 +146,7 @@ export async function startPostgres(): Promise<TestPostgres> {
       return server.url(name)
     },
     start() {
-      run(join(pgBinDir, 'pg_ctl'), ['-D', dataDir, '-l', logFile, '-o', options, '-w', '-t', '60', 'start'])
+      run(join(pgBinDir, 'pg_ctl'), ['-D', dataDir, '-l', logFile, '-o', settings, '-w', '-t', '60', 'start'])
     },
     stop(mode = 'fast') {
       run(join(pgBinDir, 'pg_ctl'), ['-D', dataDir, '-m', mode, '-w', '-t', '60', 'stop'])

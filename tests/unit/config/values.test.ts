@@ -4,6 +4,7 @@ import {
   formatSize,
   parseDuration,
   parseInteger,
+  parsePostgresUrl,
   parseSize,
   ValueError,
 } from '../../../src/config/values'
@@ -48,5 +49,24 @@ describe('parseSize', () => {
   })
   test('formats back to binary units when exact', () => {
     expect([1024 * 1024, 1536, 100].map(formatSize)).toEqual(['1MiB', '1536', '100'])
+  })
+})
+
+describe('parsePostgresUrl', () => {
+  test('accepts postgres:// and postgresql:// URLs naming a host and a database', () => {
+    expect(parsePostgresUrl(' postgres://u:p@db:5432/ledgerd ')).toBe('postgres://u:p@db:5432/ledgerd')
+    expect(parsePostgresUrl('postgresql://db/ledgerd')).toBe('postgresql://db/ledgerd')
+  })
+
+  test('refuses other schemes, a missing database, and TLS set in the URL, without echoing it', () => {
+    for (const raw of ['http://db/ledgerd', 'postgres://db', 'postgres://db/', 'not a url']) {
+      expect(() => parsePostgresUrl(raw)).toThrow(ValueError)
+    }
+    expect(() => parsePostgresUrl('postgres://u:secret@db/ledgerd?sslmode=disable')).toThrow('--db-ssl-mode')
+    try {
+      parsePostgresUrl('postgres://u:secret@db/ledgerd?sslmode=disable')
+    } catch (error) {
+      expect((error as Error).message).not.toContain('secret')
+    }
   })
 })
