@@ -73,8 +73,8 @@ start_ledgerd() { # name, extra environment...
 }
 say "starting dist/ledgerd: sqlite, and two replicas (pg-a, pg-b) on one PostgreSQL database"
 start_ledgerd sqlite
-start_ledgerd pg-a "LEDGERD_DATABASE_URL=$ledgerd_url" LEDGERD_DB_POOL_SIZE=32
-start_ledgerd pg-b "LEDGERD_DATABASE_URL=$ledgerd_url" LEDGERD_DB_POOL_SIZE=32
+start_ledgerd pg-a "LEDGERD_DATABASE_URL=$ledgerd_url"
+start_ledgerd pg-b "LEDGERD_DATABASE_URL=$ledgerd_url"
 for name in sqlite pg-a; do
   say "setup through $name: $users users, $accounts_per_user USD accounts each, funded"
   bun scripts/bench/setup.ts "${api[$name]}" "$users" "$accounts_per_user" "$initial_deposit" "$tmp/accounts-$name"
