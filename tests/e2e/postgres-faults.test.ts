@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import postgres from 'postgres'
 import {
   type LedgerAccount,
   type LedgerClient,
@@ -6,7 +7,7 @@ import {
   type LedgerUser,
   ledgerClient,
 } from '../support/ledger-client'
-import { type RunningLedgerd, runLedgerd, startLedgerd, tempDir } from '../support/ledgerd-process'
+import { type RunningLedgerd, runLedgerd, serveArgs, startLedgerd, tempDir } from '../support/ledgerd-process'
 import { startPostgres, type TestPostgres } from '../support/postgres'
 
 // PostgreSQL going away is an ordinary event: ledgerd on a private PostgreSQL that the tests stop and
@@ -130,6 +131,32 @@ describe('PostgreSQL faults', () => {
       }
     }
   }, 90_000)
+
+  test('a database migrated by a newer ledgerd is refused: exit 1 naming it, not a retry loop', async () => {
+    const url = await pg.createDatabase('newer')
+    const migrated = await runLedgerd(['migrate', '--data-dir', tempDir()], {
+      env: { LEDGERD_DATABASE_URL: url },
+    })
+    expect(migrated.exitCode).toBe(0)
+    const sql = postgres(url, { max: 1, onnotice: () => {} })
+    try {
+      await sql`INSERT INTO ledgerd_migrations (version, name, checksum, applied_at)
+                VALUES (999, 'from_the_future', 'x', '2030-01-01T00:00:00Z')`
+    } finally {
+      await sql.end()
+    }
+    const served = await runLedgerd(serveArgs(tempDir()), {
+      env: { LEDGERD_DATABASE_URL: url },
+      killAfterMs: 20_000,
+    })
+    expect(served.exitCode).toBe(1)
+    expect(served.stdout).toContain('newer than this binary')
+    const status = await runLedgerd(['migrate', '--status', '--data-dir', tempDir()], {
+      env: { LEDGERD_DATABASE_URL: url },
+    })
+    expect(status.exitCode).toBe(1)
+    expect(status.stderr).toContain('newer than this binary')
+  }, 60_000)
 
   for (const mode of ['fast', 'immediate'] as const) {
     test(`stopped (${mode}) and started under load: only 2xx, 409 and 503; readiness follows; nothing acknowledged is lost`, async () => {
