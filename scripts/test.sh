@@ -27,7 +27,10 @@ bun_tests() { # bun_tests STAGE PATH...: counts from bun test's closing lines
   local stage=$1 log="test-results/$1.log"
   shift
   echo; echo "==> $stage: bun test $*"
-  bun test "$@" 2>&1 | tee "$log"
+  # A hang guard, not a speed check: bun's default of 5 s per test fails tests that start servers
+  # (PostgreSQL, several ledgerd) on a loaded 2-core machine, and on a timeout bun kills every process
+  # the test started, taking shared servers down with it.
+  bun test --timeout 30000 "$@" 2>&1 | tee "$log"
   local status=${PIPESTATUS[0]}
   local p f s
   p=$(sed -n 's/^ *\([0-9]\+\) pass$/\1/p' "$log" | tail -1)

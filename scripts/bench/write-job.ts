@@ -13,7 +13,8 @@ import { sqliteMigrations } from '../../src/db/migrations/sqlite'
 import { migrate } from '../../src/db/migrator'
 import { openDatabase } from '../../src/db/open'
 import type { SqliteConnection } from '../../src/db/sqlite'
-import { type Job, LedgerWriterCore } from '../../src/ledger/sqlite/writer-core'
+import type { Job } from '../../src/ledger/jobs'
+import { LedgerWriterCore } from '../../src/ledger/sqlite/writer-core'
 
 const quick = Bun.argv.includes('--quick')
 const batchArg = Bun.argv.indexOf('--batch')

@@ -3,17 +3,15 @@ import type { Sql } from '../../db/postgres/connection'
 import { BoundedMap } from '../../lib/bounded-map'
 import {
   type Account,
-  type Command,
   type CommandOf,
   maxAmount,
-  type Refusal,
   type RefusalCode,
   storedRefusals,
   type Transaction,
   type TransactionKind,
 } from '../engine'
+import { commandText, type Job, type JobResult, sameMovement } from '../jobs'
 import { isConflict, ledgerErrorOf } from './faults'
-import { commandText, sameMovement } from './fingerprints'
 import {
   type AccountRow,
   accountOf,
@@ -39,19 +37,6 @@ import {
 //   request with the key while the first runs, on any replica, answers idempotency-key-in-use at once
 //   instead of holding a connection; once the first has committed, the key's row is found and replayed.
 // - Serialization failures, deadlocks and lost unique races roll back whole and run again, a few times.
-
-/** One command as the engine runs it. */
-export interface Job {
-  caller: string
-  key?: string
-  requestId?: string
-  command: Command
-}
-
-export type JobResult =
-  | { ok: true; replayed: boolean; account: Account }
-  | { ok: true; replayed: boolean; transaction: Transaction }
-  | { ok: false; replayed: boolean; refusal: Refusal; requestId?: string }
 
 type Query = Sql | postgres.TransactionSql
 

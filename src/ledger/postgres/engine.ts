@@ -1,16 +1,14 @@
 import type { Sql } from '../../db/postgres/connection'
 import {
-  type Account,
   type Caller,
   type Command,
   type HistoryPage,
   InvalidCursorError,
   type LedgerEngine,
   LedgerUnavailableError,
-  type Result,
-  type Transaction,
 } from '../engine'
-import { type JobResult, LedgerCommands } from './commands'
+import { accountResult, type JobResult, transactionResult } from '../jobs'
+import { LedgerCommands } from './commands'
 import { ledgerErrorOf, withDeadline } from './faults'
 import { purgeIdempotencyKeys } from './purge'
 import {
@@ -117,20 +115,12 @@ export function openPostgresLedgerEngine(sql: Sql, options: PostgresLedgerOption
   }
 
   return {
-    async openAccount(caller, command): Promise<Result<Account>> {
-      const result = await submit(caller, command)
-      if (!result.ok) return result
-      return { ok: true, value: (result as { account: Account }).account, replayed: result.replayed }
+    async openAccount(caller, command) {
+      return accountResult(await submit(caller, command))
     },
 
-    async move(caller, command): Promise<Result<Transaction>> {
-      const result = await submit(caller, command)
-      if (!result.ok) return result
-      return {
-        ok: true,
-        value: (result as { transaction: Transaction }).transaction,
-        replayed: result.replayed,
-      }
+    async move(caller, command) {
+      return transactionResult(await submit(caller, command))
     },
 
     account: (id) =>

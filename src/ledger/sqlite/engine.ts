@@ -9,12 +9,10 @@ import {
   InvalidCursorError,
   type LedgerEngine,
   LedgerUnavailableError,
-  type Result,
-  type Transaction,
 } from '../engine'
+import { accountResult, type Job, type JobResult, transactionResult } from '../jobs'
 import { accountColumns, type TransactionRow, transactionOf, transactionSelect } from './rows'
 import { verifyLedger } from './verify'
-import type { Job, JobResult } from './writer-core'
 import type { Failure, FromWriter, ToWriter } from './writer-protocol'
 
 export interface CommitObserver {
@@ -184,20 +182,12 @@ export async function openSqliteLedgerEngine(
   }
 
   return {
-    async openAccount(caller, command): Promise<Result<Account>> {
-      const result = await submit(caller, command)
-      if (!result.ok) return result
-      return { ok: true, value: (result as { account: Account }).account, replayed: result.replayed }
+    async openAccount(caller, command) {
+      return accountResult(await submit(caller, command))
     },
 
-    async move(caller, command): Promise<Result<Transaction>> {
-      const result = await submit(caller, command)
-      if (!result.ok) return result
-      return {
-        ok: true,
-        value: (result as { transaction: Transaction }).transaction,
-        replayed: result.replayed,
-      }
+    async move(caller, command) {
+      return transactionResult(await submit(caller, command))
     },
 
     async account(id) {

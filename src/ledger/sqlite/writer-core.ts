@@ -2,7 +2,6 @@ import type { SqliteConnection } from '../../db/sqlite'
 import { BoundedMap } from '../../lib/bounded-map'
 import {
   type Account,
-  type Command,
   type CommandOf,
   maxAmount,
   type Refusal,
@@ -11,6 +10,7 @@ import {
   type Transaction,
   type TransactionKind,
 } from '../engine'
+import { commandText, type Job, type JobResult, sameMovement } from '../jobs'
 import { accountColumns, type TransactionRow, transactionOf, transactionSelect } from './rows'
 
 // The SQLite ledger's single writer. It keeps every balance it has touched in memory and decides each
@@ -18,19 +18,6 @@ import { accountColumns, type TransactionRow, transactionOf, transactionSelect }
 // batch needs no savepoints: a batch commits whole or fails whole, and after a failure the writer
 // forgets what it held and reloads from the database. This is only sound while it is the database's
 // only writer: `ledgerd serve` holds the data dir's lock (NOTES.md, "The ledger").
-
-/** One command as the writer receives it: plain data, so it can cross to the writer thread. */
-export interface Job {
-  caller: string
-  key?: string
-  requestId?: string
-  command: Command
-}
-
-export type JobResult =
-  | { ok: true; replayed: boolean; account: Account }
-  | { ok: true; replayed: boolean; transaction: Transaction }
-  | { ok: false; replayed: boolean; refusal: Refusal; requestId?: string }
 
 /**
  * A batch that did not commit. `clean`: nothing of it is in the database (disk full, read-only volume,
@@ -76,9 +63,6 @@ type KeyUse =
   | { account: Account }
   | { refused: Extract<JobResult, { ok: false }> }
 
-const sameMovement = (stored: Transaction, command: { amount: number; description?: string }) =>
-  stored.amount === command.amount && stored.description === (command.description ?? null)
-
 /** Failures of COMMIT that leave nothing durable: SQLite rolled the transaction back. */
 function commitFailedCleanly(error: unknown): boolean {
   const code = String((error as { code?: unknown }).code ?? '')
@@ -90,9 +74,6 @@ const reasonOf = (error: unknown) => {
   const message = error instanceof Error ? error.message : String(error)
   return typeof code === 'string' && !message.includes(code) ? `${code}: ${message}` : message
 }
-
-/** Canonical JSON of a command: how a refused command is compared with a retry of its key. */
-const commandText = (command: Command) => JSON.stringify(command, Object.keys(command).sort())
 
 class Refused extends Error {
   constructor(readonly refusal: Refusal) {

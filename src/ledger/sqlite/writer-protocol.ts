@@ -1,5 +1,5 @@
 import type { DatabaseConfig } from '../../db/open'
-import type { Job, JobResult } from './writer-core'
+import type { Job, JobResult } from '../jobs'
 
 // Messages between the API thread and the writer thread (writer-worker.ts): plain domain data, sent as
 // JSON text. Posting a batch as objects (Bun's structured clone) cost the API thread 2.5 µs a job against

@@ -17,6 +17,9 @@ const second: Migration = {
   sql: 'SELECT pg_sleep(0.3); CREATE TABLE b (id INTEGER PRIMARY KEY)',
 }
 
+// Started before the tests (initdb takes seconds on a busy machine), so no test's timeout pays for it.
+await testPostgres()
+
 const pools: Sql[] = []
 async function freshDatabase(): Promise<string> {
   return (await testPostgres()).createDatabase('migrator')

@@ -36,10 +36,12 @@ export function describeLedgerEngine(name: string, open: () => Promise<EngineFix
   describe(`ledger engine contract: ${name}`, () => {
     let fixture: EngineFixture
     let engine: LedgerEngine
+    // Generous: opening may start a database server first (PostgreSQL's initdb takes seconds on a busy
+    // machine). The tests themselves keep the default timeout.
     beforeAll(async () => {
       fixture = await open()
       engine = fixture.engine
-    })
+    }, 60_000)
     afterAll(() => fixture.dispose())
 
     const user = async () => {
