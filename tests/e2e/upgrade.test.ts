@@ -1,7 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { copyFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import expected from '../fixtures/ledger-0003/expected.json'
+import {
+  expectAccountsAndHistoriesOf0003,
+  ledger0003 as expected,
+  expectKeyedAnswersOf0003,
+  expectNewWriteAfter0003,
+} from '../support/ledger-0003'
 import { ledgerClient } from '../support/ledger-client'
 import { type RunningLedgerd, runLedgerd, startLedgerd, tempDir } from '../support/ledgerd-process'
 
@@ -44,53 +49,16 @@ describe('upgrading a 0003 ledger in place', () => {
     })
   })
 
-  test('every account reads back with the same balance', async () => {
-    const api = ledgerClient(server.apiUrl)
-    for (const [email, accounts] of Object.entries(expected.accounts)) {
-      expect((await api.listAccounts(await tokenOf(email))).body.items).toEqual(accounts as never)
-    }
-  })
-
-  test('every history reads back the same, page by page, newest first', async () => {
-    const api = ledgerClient(server.apiUrl)
-    for (const [email, accounts] of Object.entries(expected.accounts)) {
-      for (const account of accounts) {
-        const history = await api.allTransactions(await tokenOf(email), account.id, 3)
-        expect(history).toEqual(
-          (expected.histories as unknown as Record<string, typeof history>)[account.id] ?? [],
-        )
-      }
-    }
+  test('every account and every history (page by page, newest first) reads back the same', async () => {
+    await expectAccountsAndHistoriesOf0003(ledgerClient(server.apiUrl), tokenOf)
   })
 
   test('a retry of a request made before the upgrade gets its original answer, replayed', async () => {
-    const api = ledgerClient(server.apiUrl)
-    expect(expected.keyed.length).toBeGreaterThan(5)
-    for (const request of expected.keyed) {
-      const reply = await api.send(request.method, request.path, {
-        token: await tokenOf(request.email),
-        body: request.body,
-        idempotencyKey: request.key,
-      })
-      expect({ key: request.key, status: reply.status, body: reply.body }).toEqual({
-        key: request.key,
-        status: request.status,
-        body: JSON.parse(request.text),
-      })
-      expect(reply.replayed).toBe(true)
-    }
+    await expectKeyedAnswersOf0003(ledgerClient(server.apiUrl), tokenOf)
   })
 
   test('after the upgrade the ledger takes new writes and still verifies', async () => {
-    const api = ledgerClient(server.apiUrl)
-    const [account] =
-      (expected.accounts as Record<string, { id: string; balance: number }[]>)['ann@example.com'] ?? []
-    const token = await tokenOf('ann@example.com')
-    const reply = await api.deposit(token, account?.id as string, 22, { idempotencyKey: 'after-upgrade' })
-    expect(reply.status).toBe(201)
-    expect(reply.body.balanceAfter).toBe((account?.balance ?? 0) + 22)
-    const history = await api.allTransactions(token, account?.id as string)
-    expect(history[0]?.id).toBe(reply.body.id)
+    await expectNewWriteAfter0003(ledgerClient(server.apiUrl), tokenOf, 'after-upgrade')
     expect((await runLedgerd(['verify', '--data-dir', dataDir])).exitCode).toBe(0)
   })
 })
