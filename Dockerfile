@@ -34,7 +34,7 @@ LABEL org.opencontainers.image.title="ledgerd" \
       org.opencontainers.image.base.name="${BASE}"
 
 # The binary stays root's and read-only: the process cannot rewrite itself.
-COPY --chown=0:0 dist/image/${TARGETARCH}/ledgerd /ledgerd
+COPY --chown=0:0 --chmod=0555 dist/image/${TARGETARCH}/ledgerd /ledgerd
 # The only place ledgerd writes: the SQLite database, its lock, the generated signing key, avatars.
 # An empty directory from the context, since there is no shell to mkdir with.
 COPY --chown=65532:65532 dist/image/data/ /data/

@@ -48,7 +48,6 @@ fi
 # Docker's TARGETARCH, hard-linked from scripts/build.sh's outputs (no copy), and an empty data dir.
 rm -rf dist/image
 mkdir -p dist/image/data
-chmod 700 dist/image/data
 IFS=, read -r -a platform_list <<<"$platforms"
 for platform in "${platform_list[@]}"; do
   case "$platform" in
@@ -59,7 +58,6 @@ for platform in "${platform_list[@]}"; do
   [ -x "$binary" ] || bash scripts/build.sh "$build_flag"
   mkdir -p "dist/image/$arch"
   ln -f "$binary" "dist/image/$arch/ledgerd" 2>/dev/null || cp "$binary" "dist/image/$arch/ledgerd"
-  chmod 555 "dist/image/$arch/ledgerd"
 done
 
 revision="$(git rev-parse HEAD 2>/dev/null || echo unknown)"
