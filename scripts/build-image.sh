@@ -61,6 +61,11 @@ for platform in "${platform_list[@]}"; do
 done
 
 revision="$(git rev-parse HEAD 2>/dev/null || echo unknown)"
+# The revision label is HEAD's; say so when the binary was built from something else (run only if it can).
+built_from="$(dist/image/amd64/ledgerd version --json 2>/dev/null | sed -n 's/.*"commit":"\([^"]*\)".*/\1/p' || true)"
+if [ -n "$built_from" ] && [ "$built_from" != "${revision:0:12}" ]; then
+  echo "warning: dist/ledgerd was built from $built_from, HEAD is ${revision:0:12}; rebuild it (scripts/build.sh) for a release" >&2
+fi
 created="$(git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null || echo unknown)"
 build_args=(--build-arg "VERSION=$version" --build-arg "REVISION=$revision" --build-arg "SOURCE=$source_url"
   --build-arg "CREATED=$created")
