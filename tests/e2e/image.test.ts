@@ -76,11 +76,33 @@ describe.if(canRun)('the container image', () => {
   let dataDir: string
   let server: ReturnType<typeof Bun.spawn> | undefined
 
+  /** Images and containers an earlier run left behind when it was killed (vfs: ~150 MB each). */
+  async function sweepStale(): Promise<void> {
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0)
+        return true
+      } catch {
+        return false
+      }
+    }
+    const stale = (image: string) => {
+      const pid = /:image-test-(\d+)$/.exec(image)?.[1]
+      return pid !== undefined && !alive(Number(pid))
+    }
+    const containers = await buildah(['containers', '--format', '{{.ContainerID}} {{.ImageName}}'])
+    for (const [id, image] of containers.split('\n').map((line) => line.split(' ')))
+      if (id && image && stale(image)) await buildah(['rm', id]).catch(() => {})
+    const images = await buildah(['images', '--format', '{{.Name}}:{{.Tag}}'])
+    for (const image of images.split('\n')) if (stale(image)) await buildah(['rmi', image]).catch(() => {})
+  }
+
   beforeAll(async () => {
     dataDir = tempDir('ledgerd-image-data-')
     chownSync(dataDir, imageUser, imageUser)
     const built = await run(['bash', 'scripts/build-image.sh', '--standin', '--tag', tag], 280_000)
     if (built.code !== 0) throw new Error(`build-image.sh exited ${built.code}:\n${built.stderr}`)
+    await sweepStale()
     const inspected = JSON.parse(await buildah(['inspect', '--type', 'image', tag])) as {
       Docker: { config: ImageConfig }
     }
