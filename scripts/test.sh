@@ -79,6 +79,9 @@ else
   check shell lint_shell
   bun_tests unit ./tests/unit
   if check build bash scripts/build.sh; then
+    # The image test builds with buildah; the image scripts install it too, but here its apt output goes
+    # to test-results/ instead of the test log.
+    ensure_debian_package buildah buildah || true
     bun_tests e2e ./tests/e2e
     # The API suites again with ledgerd on PostgreSQL (tests/support/postgres.ts starts one): the same
     # requests must get the same answers from both engines.
