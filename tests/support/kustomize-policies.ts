@@ -74,6 +74,12 @@ export function containerHygiene(objects: Manifest[]): string[] {
           problems.push(`${where}: ${probe} on undeclared port ${declared.httpGet.port}`)
         }
       }
+      // Liveness on /healthz (200 while draining or while the database is away: no restart loop);
+      // readiness on /readyz (503 from SIGTERM on, so endpoints stop routing here).
+      if (container.livenessProbe && container.livenessProbe.httpGet?.path !== '/healthz')
+        problems.push(`${where}: liveness is not /healthz`)
+      if (container.readinessProbe && container.readinessProbe.httpGet?.path !== '/readyz')
+        problems.push(`${where}: readiness is not /readyz`)
       for (const kind of ['requests', 'limits']) {
         for (const resource of ['cpu', 'memory']) {
           if (!container.resources?.[kind]?.[resource]) problems.push(`${where}: no ${resource} ${kind}`)

@@ -107,6 +107,16 @@ describe('each policy can fail', () => {
     expect(policies.containerHygiene(objects)).toHaveLength(2)
   })
 
+  test('with readiness on /healthz and liveness on /readyz', () => {
+    const objects = dev()
+    container(objects).readinessProbe.httpGet.path = '/healthz'
+    container(objects).livenessProbe.httpGet.path = '/readyz'
+    expect(policies.containerHygiene(objects)).toEqual([
+      'Deployment ledgerd container ledgerd: liveness is not /healthz',
+      'Deployment ledgerd container ledgerd: readiness is not /readyz',
+    ])
+  })
+
   test('with a Service aimed at a port no container declares', () => {
     const objects = dev()
     only(objects, 'Service').spec.ports[0].targetPort = 'api'
