@@ -75,8 +75,8 @@ if [ "$dry_run" = true ]; then
   exit 0
 fi
 
-if grep -q -e 'CHANGE-ME' -e 'sha256:0\{64\}' "$work/manifests.yaml"; then
-  say "the manifests still hold a placeholder (CHANGE-ME or the all-zero digest): pass --image or fix the overlay"
+if grep -q 'sha256:0\{64\}' "$work/manifests.yaml"; then
+  say "the manifests still hold the placeholder all-zero digest: pass --image name@sha256:..."
   exit 1
 fi
 

@@ -96,6 +96,10 @@ const schemaTypes: Record<string, { module: string; type: string }> = {
     module: '@kubernetes-models/cloudnative-pg/postgresql.cnpg.io/v1/Cluster',
     type: 'ICluster',
   },
+  'postgresql.cnpg.io/v1/ScheduledBackup': {
+    module: '@kubernetes-models/cloudnative-pg/postgresql.cnpg.io/v1/ScheduledBackup',
+    type: 'IScheduledBackup',
+  },
 }
 
 const modelClasses = new Map<string, Promise<new (data: Manifest) => { validate(): void }>>()

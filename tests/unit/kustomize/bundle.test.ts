@@ -61,12 +61,6 @@ test('no field of any object in any bundle is unknown to its schema', () => {
   expect(strictCheck().filter((error) => !error.startsWith('misspelt:'))).toEqual([])
 }, 30_000)
 
-test('staging and prod leave no placeholder for the operator to fill in', () => {
-  for (const dir of overlays.filter((d) => !d.endsWith('/dev'))) {
-    expect(JSON.stringify(render(dir))).not.toContain('CHANGE-ME')
-  }
-})
-
 describe('the rule: more than one replica needs PostgreSQL', () => {
   test.each(badFixtures.map((dir) => [bundleName(dir), dir]))('%s is refused', (_name, dir) => {
     const problems = policies.storageRule(render(dir))
