@@ -96,6 +96,42 @@ const schemaTypes: Record<string, { module: string; type: string }> = {
     module: '@kubernetes-models/cloudnative-pg/postgresql.cnpg.io/v1/Cluster',
     type: 'ICluster',
   },
+  'networking.k8s.io/v1/Ingress': {
+    module: 'kubernetes-models/networking.k8s.io/v1/Ingress',
+    type: 'IIngress',
+  },
+  'cert-manager.io/v1/Certificate': {
+    module: '@kubernetes-models/cert-manager/cert-manager.io/v1/Certificate',
+    type: 'ICertificate',
+  },
+  'gateway.networking.k8s.io/v1/Gateway': {
+    module: '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/Gateway',
+    type: 'IGateway',
+  },
+  'networking.istio.io/v1/DestinationRule': {
+    module: '@kubernetes-models/istio/networking.istio.io/v1/DestinationRule',
+    type: 'IDestinationRule',
+  },
+  'networking.istio.io/v1/Gateway': {
+    module: '@kubernetes-models/istio/networking.istio.io/v1/Gateway',
+    type: 'IGateway',
+  },
+  'networking.istio.io/v1/VirtualService': {
+    module: '@kubernetes-models/istio/networking.istio.io/v1/VirtualService',
+    type: 'IVirtualService',
+  },
+  'security.istio.io/v1/AuthorizationPolicy': {
+    module: '@kubernetes-models/istio/security.istio.io/v1/AuthorizationPolicy',
+    type: 'IAuthorizationPolicy',
+  },
+  'security.istio.io/v1/PeerAuthentication': {
+    module: '@kubernetes-models/istio/security.istio.io/v1/PeerAuthentication',
+    type: 'IPeerAuthentication',
+  },
+  'security.istio.io/v1/RequestAuthentication': {
+    module: '@kubernetes-models/istio/security.istio.io/v1/RequestAuthentication',
+    type: 'IRequestAuthentication',
+  },
   'postgresql.cnpg.io/v1/ScheduledBackup': {
     module: '@kubernetes-models/cloudnative-pg/postgresql.cnpg.io/v1/ScheduledBackup',
     type: 'IScheduledBackup',
@@ -124,6 +160,9 @@ export async function validateModel(object: Manifest): Promise<void> {
  * (anywhere in the object), as `kubectl apply --validate=strict` would. One compiler run for all the
  * groups (about 1.5 s); returns one message per problem, naming the group and object.
  */
+/** A TypeScript identifier for an apiVersion/kind key, unique per key. */
+const aliasOf = (key: string) => `Schema_${key.replace(/[^A-Za-z0-9]/g, '_')}`
+
 export function strictFieldErrors(groups: Record<string, Manifest[]>): string[] {
   const dir = join(repoRoot, 'node_modules/.cache/ledgerd-kustomize', `${process.pid}-${Date.now()}`)
   mkdirSync(dir, { recursive: true })
@@ -140,10 +179,11 @@ export function strictFieldErrors(groups: Record<string, Manifest[]>): string[] 
         unknownKinds.push(`${group}: ${key} ${object.metadata?.name}: no schema known`)
         continue
       }
-      imports.add(`import type { ${schema.type} } from '${schema.module}'`)
+      // Aliased by kind: two groups may name their interfaces alike (Istio's and Gateway API's IGateway).
+      imports.add(`import type { ${schema.type} as ${aliasOf(key)} } from '${schema.module}'`)
       lines.push(`// ${group}: ${key} ${object.metadata?.name}`)
       lines.push(
-        `export const object${index++} = ${JSON.stringify(object, null, 2)} satisfies ${schema.type}`,
+        `export const object${index++} = ${JSON.stringify(object, null, 2)} satisfies ${aliasOf(key)}`,
       )
     }
   }
