@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { spawnSync } from 'node:child_process'
 import { generateKeyPairSync } from 'node:crypto'
-import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { probeOnce, probeSucceeded, probeUntil, runPod, type SecretValues } from '../support/kubelet'
 import { kustomizeRoot, type Manifest, only, render } from '../support/kustomize'
 import { ledgerClient } from '../support/ledger-client'
-import { tempDir } from '../support/ledgerd-process'
+import { createTestPki, type TestPki } from '../support/pki'
 import { startPostgres, type TestPostgres } from '../support/postgres'
 
 // The rendered pod of dev (SQLite) and of prod (PostgreSQL over verify-full TLS, as CloudNativePG
@@ -61,53 +60,16 @@ test('dev: the SQLite pod starts, passes its probes, drains on SIGTERM and exits
 
 describe('prod on PostgreSQL with verify-full TLS', () => {
   let pg: TestPostgres
-  let pki: string
-  const openssl = (...args: string[]) => {
-    const result = spawnSync('openssl', args, { cwd: pki, encoding: 'utf8', timeout: 30_000 })
-    if (result.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${result.stderr}`)
-  }
+  let pki: TestPki
 
   beforeAll(async () => {
     // A CA and a server certificate from it, as CloudNativePG's ledgerd-db-ca signs the instances'.
-    pki = tempDir('ledgerd-pki-')
-    const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes']
-    openssl(
-      'req',
-      '-x509',
-      ...ec,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=ledgerd-db CA',
-      '-keyout',
-      'ca.key',
-      '-out',
-      'ca.crt',
-    )
-    openssl('req', ...ec, '-subj', '/CN=localhost', '-keyout', 'server.key', '-out', 'server.csr')
-    writeFileSync(join(pki, 'san.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n')
-    openssl(
-      'x509',
-      '-req',
-      '-in',
-      'server.csr',
-      '-CA',
-      'ca.crt',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-days',
-      '1',
-      '-extfile',
-      'san.ext',
-      '-out',
-      'server.crt',
-    )
-    pg = await startPostgres({ tls: { cert: join(pki, 'server.crt'), key: join(pki, 'server.key') } })
+    pki = createTestPki()
+    pg = await startPostgres({ tls: { cert: pki.serverCert, key: pki.serverKey } })
   }, 120_000)
   afterAll(() => {
     pg?.stop('immediate')
-    rmSync(pki, { recursive: true, force: true })
+    pki.dispose()
   })
 
   test('the pod reaches CloudNativePG-style PostgreSQL, passes its probes and drains on SIGTERM', async () => {
@@ -119,7 +81,7 @@ describe('prod on PostgreSQL with verify-full TLS', () => {
         'ledgerd-signing-key': { 'signing-key.pem': signingKey },
         // What CloudNativePG puts in ledgerd-db-app and ledgerd-db-ca, pointing at the test server.
         'ledgerd-db-app': { uri },
-        'ledgerd-db-ca': { 'ca.crt': readFileSync(join(pki, 'ca.crt'), 'utf8'), 'ca.key': 'not mounted' },
+        'ledgerd-db-ca': { 'ca.crt': readFileSync(pki.caCert, 'utf8'), 'ca.key': 'not mounted' },
       },
       async (apiUrl) => {
         expect((await ledgerClient(apiUrl).signUp('prod-pod@example.com')).id).toBeString()

@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { spawnSync } from 'node:child_process'
-import { rmSync } from 'node:fs'
-import { join } from 'node:path'
 import { ledgerClient } from '../support/ledger-client'
-import { type RunningLedgerd, startLedgerd, tempDir } from '../support/ledgerd-process'
+import { type RunningLedgerd, startLedgerd } from '../support/ledgerd-process'
+import { createTestPki, type TestPki } from '../support/pki'
 import { startPostgres, type TestPostgres } from '../support/postgres'
 
 // TLS to PostgreSQL as CloudNativePG serves it: a server certificate from the cluster's own CA, and
@@ -11,75 +9,15 @@ import { startPostgres, type TestPostgres } from '../support/postgres'
 // without TLS, ledgerd never talks to the server: not ready, retrying, saying why.
 
 let pg: TestPostgres
-let pki: string
-
-function openssl(...args: string[]) {
-  const result = spawnSync('openssl', args, { cwd: pki, encoding: 'utf8', timeout: 30_000 })
-  if (result.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${result.stderr}`)
-}
-
-/** A self-signed CA: <name>.crt and <name>.key in the temp PKI dir. */
-function ca(name: string) {
-  openssl(
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-days',
-    '1',
-    '-subj',
-    `/CN=${name}`,
-    '-keyout',
-    `${name}.key`,
-    '-out',
-    `${name}.crt`,
-  )
-}
+let pki: TestPki
 
 beforeAll(async () => {
-  pki = tempDir('ledgerd-pki-')
-  ca('ca')
-  ca('other-ca')
-  openssl(
-    'req',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-subj',
-    '/CN=localhost',
-    '-keyout',
-    'server.key',
-    '-out',
-    'server.csr',
-  )
-  Bun.write(join(pki, 'san.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n')
-  openssl(
-    'x509',
-    '-req',
-    '-in',
-    'server.csr',
-    '-CA',
-    'ca.crt',
-    '-CAkey',
-    'ca.key',
-    '-CAcreateserial',
-    '-days',
-    '1',
-    '-extfile',
-    'san.ext',
-    '-out',
-    'server.crt',
-  )
-  pg = await startPostgres({ tls: { cert: join(pki, 'server.crt'), key: join(pki, 'server.key') } })
+  pki = createTestPki()
+  pg = await startPostgres({ tls: { cert: pki.serverCert, key: pki.serverKey } })
 }, 60_000)
 afterAll(() => {
   pg.stop('immediate')
-  rmSync(pki, { recursive: true, force: true })
+  pki.dispose()
 })
 
 const env = (url: string, extra: Record<string, string>) => ({
@@ -92,7 +30,7 @@ describe('TLS to PostgreSQL', () => {
   test('verify-full against the CA that signed the server certificate: connects and serves', async () => {
     const url = await pg.createDatabase('tls')
     const replica = await startLedgerd({
-      env: env(url, { LEDGERD_DB_SSL_MODE: 'verify-full', LEDGERD_DB_SSL_ROOT_CERT: join(pki, 'ca.crt') }),
+      env: env(url, { LEDGERD_DB_SSL_MODE: 'verify-full', LEDGERD_DB_SSL_ROOT_CERT: pki.caCert }),
     })
     try {
       expect((await fetch(`${replica.adminUrl}/readyz`)).status).toBe(200)
@@ -106,7 +44,7 @@ describe('TLS to PostgreSQL', () => {
   const refused: [string, Record<string, string>, RegExp][] = [
     [
       'verify-full against another CA',
-      { LEDGERD_DB_SSL_MODE: 'verify-full', LEDGERD_DB_SSL_ROOT_CERT: join('PKI', 'other-ca.crt') },
+      { LEDGERD_DB_SSL_MODE: 'verify-full', LEDGERD_DB_SSL_ROOT_CERT: 'OTHER_CA' },
       /certificate/i,
     ],
     [
@@ -119,7 +57,7 @@ describe('TLS to PostgreSQL', () => {
     test(`${name}: never serves, not ready, retrying and saying why`, async () => {
       const url = await pg.createDatabase('tls_refused')
       const resolved = Object.fromEntries(
-        Object.entries(settings).map(([key, value]) => [key, value.replace('PKI', pki)]),
+        Object.entries(settings).map(([key, value]) => [key, value.replace('OTHER_CA', pki.otherCaCert)]),
       )
       let replica: RunningLedgerd | undefined
       try {

@@ -1,4 +1,13 @@
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { join } from 'node:path'
 import type { Subprocess } from 'bun'
 import { type Manifest, ofKind } from './kustomize'
@@ -152,7 +161,16 @@ export async function runPod(objects: Manifest[], secrets: SecretValues): Promis
     ...((context.capabilities?.drop ?? []).includes('ALL') ? ['--inh-caps=-all', '--bounding-set=-all'] : []),
     '--',
   ]
-  const argv = [binaryPath, ...(container.command ?? []).slice(1), ...(container.args ?? [])]
+  // The binary beside the pod's volumes: where the checkout lives under /tmp (CI's clone may), the pod's
+  // /tmp mount would hide it. A hard link where the filesystem allows, else a copy.
+  const binary = join(root, 'ledgerd')
+  try {
+    linkSync(binaryPath, binary)
+  } catch {
+    copyFileSync(binaryPath, binary)
+  }
+  chmodSync(binary, 0o755)
+  const argv = [binary, ...(container.command ?? []).slice(1), ...(container.args ?? [])]
   const child = Bun.spawn(
     [
       'unshare',
