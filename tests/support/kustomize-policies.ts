@@ -108,6 +108,15 @@ export function imagePinning(objects: Manifest[], requireDigest: boolean): strin
   return problems
 }
 
+/**
+ * The Istio sidecar's agent serves merged metrics on 15020; it is injected at admission, so it is not
+ * among the manifest's containers. Only for pods that ask for injection.
+ */
+const istioAgentPorts = new Set([15020])
+const servedBySidecar = (deployment: Manifest, port: unknown) =>
+  deployment.spec.template.metadata?.labels?.['sidecar.istio.io/inject'] === 'true' &&
+  istioAgentPorts.has(Number(port))
+
 /** Selectors that select: Deployment, Service, PDB and NetworkPolicies all reach ledgerd's pod labels. */
 export function selectorsAndPorts(objects: Manifest[]): string[] {
   const problems: string[] = []
@@ -146,7 +155,10 @@ export function selectorsAndPorts(objects: Manifest[]): string[] {
     for (const rule of policy.spec.ingress ?? []) {
       for (const port of rule.ports ?? []) {
         for (const d of targets) {
-          if (!d.spec.template.spec.containers.some((c: Manifest) => portOf(c, port.port))) {
+          if (
+            !d.spec.template.spec.containers.some((c: Manifest) => portOf(c, port.port)) &&
+            !servedBySidecar(d, port.port)
+          ) {
             problems.push(
               `NetworkPolicy ${policy.metadata.name}: ingress port ${port.port} is on no container`,
             )

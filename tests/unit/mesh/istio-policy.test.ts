@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { join } from 'node:path'
 import { avatarFilesPath } from '../../../src/avatars/local-store'
 import { docsPath, openApiPath } from '../../../src/docs/index'
 import { type InProcessLedgerd, inProcessLedgerd } from '../../support/app'
+import { render, repoRoot } from '../../support/kustomize'
 import { allowed, type MeshRequest, openOperations } from './authorization'
 import { configured } from './ledgerd-config'
 import { build, find, type Manifest } from './manifests'
@@ -63,6 +65,8 @@ const waypoint = { namespace: 'ledgerd', principal: 'cluster.local/ns/ledgerd/sa
 
 interface Mode {
   component: string
+  /** The rendered objects: the component on the fixture base, or a real overlay or scenario. */
+  manifests?: () => Manifest[]
   /** Whether the API request is let through, by every proxy on its way. */
   api(manifests: Manifest[], request: MeshRequest): boolean
   /** Whether a connection straight to the pod (Prometheus scraping by pod IP) is let through. */
@@ -92,8 +96,22 @@ const modes: Mode[] = [
   },
 ]
 
+// The same checks on the real bundles that layer Istio in: the overlays (NGINX in front, sidecars inside)
+// and the Istio-only scenarios, rendered with the real base and each one's own settings.
+const bundle = (path: string) => () => render(join(repoRoot, path)) as Manifest[]
+for (const [path, mode] of [
+  ['kustomize/overlays/staging', 'istio/sidecar'],
+  // (their ingress route is deleted: NGINX is the one edge, so no VirtualService to check there)
+  ['kustomize/overlays/prod', 'istio/sidecar'],
+  ['kustomize/tests/postgres-istio-sidecar', 'istio/sidecar'],
+  ['kustomize/tests/postgres-istio-ambient', 'istio/ambient'],
+] as const) {
+  const like = modes.find((m) => m.component === mode) as Mode
+  modes.push({ ...like, component: path, manifests: bundle(path) })
+}
+
 describe.each(modes)('$component', (mode) => {
-  const manifests = build(mode.component)
+  const manifests = mode.manifests ? mode.manifests() : build(mode.component)
 
   test('the operations open without a token are exactly those ledgerd serves without one', () => {
     const expected = [...operations.filter((o) => o.public).map((o) => o.operation), ...publicOutsideOpenApi]
@@ -154,7 +172,19 @@ describe.each(modes)('$component', (mode) => {
       expect(podLabels).toMatchObject(policy.spec.selector.matchLabels)
   })
 
-  test('the ingress retries only GET and HEAD', () => {
+  // The overlays keep one edge, NGINX, and delete Istio's ingress route: then no Istio gateway may be
+  // left as a second way in. Where Istio's route is the edge, it retries only GET and HEAD.
+  test('one edge; an Istio ingress route retries only GET and HEAD', () => {
+    const istioEdge = manifests.filter(
+      (m) =>
+        m.kind === 'VirtualService' || (m.apiVersion === 'networking.istio.io/v1' && m.kind === 'Gateway'),
+    )
+    const nginxEdge = manifests.some((m) => m.kind === 'Ingress')
+    expect({ istioEdge: istioEdge.length > 0, nginxEdge }).not.toEqual({ istioEdge: true, nginxEdge: true })
+    if (istioEdge.length === 0) {
+      expect(nginxEdge).toBe(true)
+      return
+    }
     const routes = find(manifests, 'VirtualService', 'ledgerd').spec.http as {
       match?: { method?: { exact?: string } }[]
       retries?: { attempts: number }

@@ -55,8 +55,12 @@ export function build(...componentPaths: string[]): Manifest[] {
 }
 
 export function find(manifests: Manifest[], kind: string, name: string, apiVersion?: string): Manifest {
+  // A ConfigMap from a configMapGenerator (the real base's) carries a hash suffix: ledgerd-<hash>.
+  const named = (m: Manifest) =>
+    m.metadata.name === name ||
+    (kind === 'ConfigMap' && new RegExp(`^${name}-[a-z0-9]{10}$`).test(m.metadata.name))
   const found = manifests.find(
-    (m) => m.kind === kind && m.metadata.name === name && (!apiVersion || m.apiVersion === apiVersion),
+    (m) => m.kind === kind && named(m) && (!apiVersion || m.apiVersion === apiVersion),
   )
   if (!found) throw new Error(`no ${kind} ${name} in the build`)
   return found
