@@ -154,10 +154,14 @@ export async function startPostgres(options: { tls?: TlsFiles } = {}): Promise<T
   }
   server.start()
   // Stopped however this process ends: a watchdog outside it polls for its pid, then stops the server
-  // and removes its files. An 'exit' handler alone left servers running for good after test runs.
+  // and removes its files. An 'exit' handler alone left servers running for good after test runs. It is
+  // started through `setsid -f`, so it is nobody's child here: a runner that kills what a timed-out test
+  // started (bun does) cannot take the watchdog down and leave the server running.
   const stop = `runuser -u postgres -- ${join(pgBinDir, 'pg_ctl')} -D ${dataDir} -m immediate stop`
   Bun.spawn(
     [
+      'setsid',
+      '-f',
       'sh',
       '-c',
       `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; ${stop} >/dev/null 2>&1; rm -rf ${root}`,
