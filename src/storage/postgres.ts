@@ -13,15 +13,22 @@ import type { Storage } from './storage'
 /** `ledgerd verify` reads every row in one snapshot: minutes, not the statement timeout of a request. */
 const verifyTimeoutMs = 10 * 60_000
 
-/** Generated secrets as rows: the first replica's insert wins, and everyone reads the winner's. */
+/**
+ * Generated secrets as rows: made only while none is stored (not on every start), and when replicas
+ * make one at once, the first insert wins and everyone reads the winner's.
+ */
 export function postgresSecrets(sql: Sql): GeneratedSecrets {
+  const stored = async (name: string) =>
+    (await sql<{ value: string }[]>`SELECT value FROM generated_secrets WHERE name = ${name}`)[0]?.value
   return {
     async once(name, make) {
+      const existing = await stored(name)
+      if (existing !== undefined) return existing
       const candidate = await make()
       await sql`INSERT INTO generated_secrets (name, value) VALUES (${name}, ${candidate}) ON CONFLICT (name) DO NOTHING`
-      const [row] = await sql<{ value: string }[]>`SELECT value FROM generated_secrets WHERE name = ${name}`
-      if (!row) throw new Error(`generated secret ${name} vanished`)
-      return row.value
+      const value = await stored(name)
+      if (value === undefined) throw new Error(`generated secret ${name} vanished`)
+      return value
     },
   }
 }
