@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import type { Subprocess } from 'bun'
 import { avatarFilesPath } from '../../src/avatars/local-store'
 import { binaryPath, type RunningLedgerd, startLedgerd, tempDir } from '../support/ledgerd-process'
+import { freePort } from '../support/ports'
 import { configured } from '../unit/mesh/ledgerd-config'
 import { build, repoRoot } from '../unit/mesh/manifests'
 import { edgeNginxConf } from '../unit/mesh/nginx-conf'
@@ -29,13 +30,6 @@ function ensureBinary(): void {
   if (existsSync(binaryPath)) return
   const run = Bun.spawnSync(['bash', 'scripts/build.sh'], { cwd: repoRoot, stdout: 'ignore', stderr: 'pipe' })
   if (run.exitCode !== 0) throw new Error(`build failed: ${run.stderr.toString()}`)
-}
-
-function freePort(): number {
-  const server = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
-  const { port } = server
-  server.stop(true)
-  return port
 }
 
 async function waitForPort(port: number, process: Subprocess): Promise<void> {

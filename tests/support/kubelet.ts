@@ -13,6 +13,7 @@ import type { Subprocess } from 'bun'
 import { type Manifest, ofKind } from './kustomize'
 import { settingValue } from './kustomize-policies'
 import { binaryPath } from './ledgerd-process'
+import { freePort } from './ports'
 
 // A rendered Deployment run the way a kubelet would run its pod, on this machine: the container's args,
 // its environment (ConfigMaps and literals; Secret references filled from test values), its volumes as
@@ -30,13 +31,6 @@ export interface PodProcess {
   output(): string
   exited: Promise<number>
   cleanup(): void
-}
-
-async function freePort(): Promise<number> {
-  const server = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
-  const port = server.port
-  server.stop(true)
-  return port
 }
 
 function resolveRef(secrets: SecretValues, ref: Manifest, what: string): string | undefined {
@@ -133,8 +127,8 @@ export async function runPod(objects: Manifest[], secrets: SecretValues): Promis
       throw new Error(`ledgerd listens for ${name} on ${port}, the manifest declares ${declared.get(name)}`)
   }
   const moved = new Map<number, number>([
-    [listens.http, await freePort()],
-    [listens.admin, await freePort()],
+    [listens.http, freePort()],
+    [listens.admin, freePort()],
   ])
   Object.assign(env, {
     LEDGERD_HOST: '127.0.0.1',

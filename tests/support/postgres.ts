@@ -3,6 +3,7 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
+import { freePort } from './ports'
 
 // A real PostgreSQL for the tests: Debian's server (installed with apt when missing), a cluster made with
 // initdb in a temp dir as the `postgres` user, listening on 127.0.0.1 at a free port, fsync on, as a
@@ -57,13 +58,6 @@ function ensureInstalled(): void {
   }
 }
 
-async function freePort(): Promise<number> {
-  const server = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
-  const port = server.port
-  server.stop(true)
-  return port
-}
-
 export interface TlsFiles {
   /** PEM certificate and key the server presents (copied into the cluster, owned by postgres). */
   cert: string
@@ -114,7 +108,7 @@ export async function startPostgres(options: { tls?: TlsFiles } = {}): Promise<T
       'local all all scram-sha-256\nhostssl all all 127.0.0.1/32 scram-sha-256\n',
     )
   }
-  const port = await freePort()
+  const port = freePort()
   const settings = [
     ...tlsOptions,
     `-c port=${port}`,
