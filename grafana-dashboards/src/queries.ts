@@ -11,6 +11,14 @@ export interface PanelQuery {
   expr: string
   /** Stat and table panels ask for one value at the end of the range, not a range. */
   instant: boolean
+  /** Set when only ledgerd on that storage exports the series: the pool is PostgreSQL's, the volume SQLite's. */
+  storage?: 'postgres' | 'sqlite'
+}
+
+function storageOf(expr: string): PanelQuery['storage'] {
+  if (expr.includes('ledgerd_db_pool_')) return 'postgres'
+  if (expr.includes('ledgerd_data_volume_')) return 'sqlite'
+  return undefined
 }
 
 interface Target {
@@ -31,12 +39,15 @@ export function listPanelQueries(
     for (const panel of board.panels ?? []) {
       if (panel.type === 'row') continue
       for (const target of ('targets' in panel ? (panel.targets ?? []) : []) as Target[]) {
+        const expr = target.expr ?? ''
+        const storage = storageOf(expr)
         queries.push({
           dashboard: board.uid ?? '',
           panel: panel.title ?? '',
           refId: target.refId ?? '',
-          expr: target.expr ?? '',
+          expr,
           instant: target.instant === true,
+          ...(storage ? { storage } : {}),
         })
       }
     }

@@ -34,7 +34,7 @@ export function podVariable() {
     .definition(query)
     .multi(true)
     .includeAll(true)
-    .current({ selected: true, text: 'All', value: '$__all' })
+    .current({ selected: true, text: ['All'], value: ['$__all'] })
     .refresh(dashboard.VariableRefresh.OnTimeRangeChanged)
     .sort(dashboard.VariableSort.AlphabeticalAsc)
 }

@@ -31,6 +31,19 @@ describe('listPanelQueries, what the end-to-end test runs against Prometheus', (
     expect(queries.some((q) => !q.instant)).toBe(true)
   })
 
+  test('marks the queries only one storage answers', () => {
+    const marked = (storage: string) =>
+      new Set(queries.filter((q) => q.storage === storage).map((q) => q.panel))
+    expect(marked('postgres')).toEqual(
+      new Set([
+        'Database pool in use (PostgreSQL)',
+        'Pool connections (PostgreSQL)',
+        'Waiting for a connection (PostgreSQL)',
+      ]),
+    )
+    expect(marked('sqlite')).toEqual(new Set(['SQLite data volume free', 'SQLite data volume free share']))
+  })
+
   test('substituteVariables leaves no template variable in any query', () => {
     const values = { namespace: 'ledgerd-test', pod: 'ledgerd-0|ledgerd-1', rateInterval: '1m' }
     // label_replace's "${1}" is a regex group, not a variable: Grafana leaves names it does not know alone.
