@@ -49,8 +49,9 @@ export function database() {
       timeseriesPanel({
         title: 'Database errors by dialect and kind',
         description:
-          'Errors ledgerd got from its database, per second. unavailable/timeout: the database is down or ' +
-          'unreachable; disk_full/io: storage; busy: SQLite lock contention. Any sustained rate is a page.',
+          'Requests answered 503 because the database failed them, per second, by fault. unavailable and ' +
+          'timeout: down or unreachable; disk_full, io and read_only: its storage; busy: lock contention ' +
+          '(SQLite) or serialization conflicts (PostgreSQL). Any sustained rate is a page.',
         unit: unit.operationsPerSecond,
         width: 8,
         queries: [

@@ -100,8 +100,8 @@ export function overview() {
       timeseriesPanel({
         title: 'Event-loop lag',
         description:
-          'How late the event loop runs timers. Every request waits this long on top of its own work: ' +
-          'tens of milliseconds mean CPU saturation or a synchronous hot spot.',
+          'The largest event-loop delay in the last 10 to 20 s. Every request waiting then waited this long ' +
+          'on top of its own work: tens of milliseconds mean CPU saturation or a synchronous hot spot.',
         unit: unit.seconds,
         width: 6,
         threshold: 0.05,
@@ -138,6 +138,55 @@ export function overview() {
           {
             expr: quantile(0.99, 'ledger_commit_duration_seconds_bucket', ledgerd(), ['pod']),
             legend: '{{pod}}',
+          },
+        ],
+      }),
+    )
+    .withRow(row('Authentication and dependencies'))
+    .withPanel(
+      timeseriesPanel({
+        title: 'Authentication failures by reason',
+        description:
+          'Requests and logins refused with 401, per reason. missing_token after a client release is ' +
+          'theirs; a burst of token_bad_signature or token_unknown_key means a signing key changed that the ' +
+          'clients or the replicas do not share yet; wrong_password and unknown_user at a high rate are someone guessing.',
+        unit: unit.operationsPerSecond,
+        width: 8,
+        queries: [
+          {
+            expr: `sum by (reason) (${rate('ledgerd_auth_failures_total', ledgerd())})`,
+            legend: '{{reason}}',
+          },
+        ],
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        title: 'Logins throttled',
+        description:
+          'Logins refused with 429 because an email or a client address reached the failure limit. ' +
+          'A sustained rate is credential stuffing or a client looping on a wrong password.',
+        unit: unit.operationsPerSecond,
+        width: 8,
+        min: 0,
+        queries: [
+          { expr: `sum by (pod) (${rate('ledgerd_login_throttled_total', ledgerd())})`, legend: '{{pod}}' },
+        ],
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        title: 'Avatar store errors',
+        description:
+          'Calls to the avatar object store that failed or timed out (answered 503), by operation. Any ' +
+          'steady rate means the store is unreachable or refuses our credentials; the ledger is unaffected.',
+        unit: unit.operationsPerSecond,
+        width: 8,
+        min: 0,
+        queries: [
+          {
+            expr: `sum by (operation) (${rate('ledgerd_avatar_store_errors_total', ledgerd())})`,
+            legend: '{{operation}}',
           },
         ],
       }),
