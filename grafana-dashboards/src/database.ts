@@ -5,6 +5,8 @@ import { unit } from './units'
 
 // CloudNativePG's instances are pods of their own: their series are filtered by namespace only.
 const cnpg = inNamespace
+/** PostgreSQL's default WAL segment size, which CloudNativePG keeps. */
+const walSegmentBytes = 16 * 1024 * 1024
 
 export function database() {
   const builder = ledgerdDashboard(
@@ -248,7 +250,7 @@ export function database() {
         queries: [
           { expr: `max by (pod) (cnpg_collector_pg_wal${cnpg('value="size"')})`, legend: '{{pod}} pg_wal' },
           {
-            expr: `max by (pod) (cnpg_collector_pg_wal_archive_status${cnpg('value="ready"')}) * 16 * 1024 * 1024`,
+            expr: `max by (pod) (cnpg_collector_pg_wal_archive_status${cnpg('value="ready"')}) * ${walSegmentBytes}`,
             legend: '{{pod}} not archived',
           },
         ],

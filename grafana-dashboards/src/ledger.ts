@@ -4,6 +4,7 @@ import { ledgerd, quantile, rate, share } from './selectors'
 import { unit } from './units'
 
 const transactions = 'ledger_transactions_total'
+const otherRefusals = 'outcome!~"committed|insufficient_funds"'
 
 export function ledger() {
   const builder = ledgerdDashboard(
@@ -109,7 +110,7 @@ export function ledger() {
         width: 8,
         queries: [
           {
-            expr: `sum by (kind, outcome) (${rate(transactions, ledgerd('outcome!~"committed|insufficient_funds"'))})`,
+            expr: `sum by (kind, outcome) (${rate(transactions, ledgerd(otherRefusals))})`,
             legend: '{{kind}} {{outcome}}',
           },
         ],

@@ -73,7 +73,8 @@ export function mesh() {
         title: 'Envoy response flags',
         description:
           'Requests Envoy itself marked (UH no healthy upstream, UF connection failure, URX retries ' +
-          'exhausted, UT timeout, DC downstream closed...). Non-zero means failures the application never saw.',
+          'exhausted, UT timeout, DC downstream closed...). Non-zero means failures the application ' +
+          'never saw.',
         unit: unit.requestsPerSecond,
         queries: [
           {

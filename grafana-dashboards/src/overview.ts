@@ -75,7 +75,8 @@ export function overview() {
         width: 24,
         queries: [
           {
-            expr: `sum by (class) (label_replace(${rate(requests, ledgerd())}, "class", "\${1}xx", "status", "(.)..")) `.trim(),
+            // "${1}xx": Go's regexp would read "$1xx" as a group named 1xx.
+            expr: `sum by (class) (label_replace(${rate(requests, ledgerd())}, "class", "\${1}xx", "status", "(.).."))`,
             legend: '{{class}}',
           },
         ],
@@ -100,8 +101,9 @@ export function overview() {
       timeseriesPanel({
         title: 'Event-loop lag',
         description:
-          'The largest event-loop delay in the last 10 to 20 s. Every request waiting then waited this long ' +
-          'on top of its own work: tens of milliseconds mean CPU saturation or a synchronous hot spot.',
+          'The largest event-loop delay in the last 10 to 20 s. Every request waiting then waited this ' +
+          'long on top of its own work: tens of milliseconds mean CPU saturation or a synchronous hot ' +
+          'spot.',
         unit: unit.seconds,
         width: 6,
         threshold: 0.05,
@@ -148,8 +150,9 @@ export function overview() {
         title: 'Authentication failures by reason',
         description:
           'Requests and logins refused with 401, per reason. missing_token after a client release is ' +
-          'theirs; a burst of token_bad_signature or token_unknown_key means a signing key changed that the ' +
-          'clients or the replicas do not share yet; wrong_password and unknown_user at a high rate are someone guessing.',
+          'theirs; a burst of token_bad_signature or token_unknown_key means a signing key changed that ' +
+          'the clients or the replicas do not share yet; wrong_password and unknown_user at a high rate ' +
+          'are someone guessing.',
         unit: unit.operationsPerSecond,
         width: 8,
         queries: [

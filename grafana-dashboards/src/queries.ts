@@ -11,7 +11,7 @@ export interface PanelQuery {
   expr: string
   /** Stat and table panels ask for one value at the end of the range, not a range. */
   instant: boolean
-  /** Set when only ledgerd on that storage exports the series: the pool is PostgreSQL's, the volume SQLite's. */
+  /** Set when only ledgerd on that storage exports the series (the pool: PostgreSQL, the volume: SQLite). */
   storage?: 'postgres' | 'sqlite'
 }
 

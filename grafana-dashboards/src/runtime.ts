@@ -50,8 +50,9 @@ export function runtime() {
       timeseriesPanel({
         title: 'Event-loop lag',
         description:
-          'The largest event-loop delay in the last 10 to 20 s (a 50 ms timer firing late). Above the dashed ' +
-          'line (50 ms) requests queue behind synchronous work: CPU saturation, a large JSON body, a blocking call.',
+          'The largest event-loop delay in the last 10 to 20 s (a 50 ms timer firing late). Above the ' +
+          'dashed line (50 ms) requests queue behind synchronous work: CPU saturation, a large JSON ' +
+          'body, a blocking call.',
         unit: unit.seconds,
         threshold: 0.05,
         queries: [{ expr: `max by (pod) (nodejs_eventloop_lag_seconds${ledgerd()})`, legend: '{{pod}}' }],
