@@ -2,8 +2,8 @@ import { describe, expect, test } from 'bun:test'
 import { committedDashboards, type DashboardJson, dataPanels } from './committed'
 import { panelSchemas, schemaErrors } from './schema'
 
-// Grafana 11.0 writes schemaVersion 39, Grafana 12 writes 41 and 42 (what the SDK sets); Grafana migrates
-// anything older on load, and refuses nothing newer than it knows only by ignoring migrations it lacks.
+// Grafana 11 writes schemaVersion 39 to 40 and Grafana 12 writes 41 to 42 (42 is what the SDK sets).
+// Grafana migrates an older dashboard up on load and loads a newer one without migrating it.
 const grafana11And12 = { min: 39, max: 42 }
 
 describe("the committed dashboards against Grafana's dashboard schema", () => {
