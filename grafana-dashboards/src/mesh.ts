@@ -117,6 +117,8 @@ export function mesh() {
           'anything less means plain-text traffic was accepted (a PERMISSIVE policy crept in).',
         unit: unit.ratio,
         decimals: 2,
+        width: 6,
+        height: 8,
         thresholds: greenFrom(1),
         queries: [
           {
@@ -137,26 +139,11 @@ export function mesh() {
           'Requests per second by connection security policy and caller. Any "none" series names the ' +
           'workload that reached ledgerd without mTLS.',
         unit: unit.requestsPerSecond,
-        width: 6,
+        width: 18,
         queries: [
           {
             expr: `sum by (connection_security_policy, source_workload) (${rate(requests, inbound())})`,
             legend: '{{connection_security_policy}} {{source_workload}}',
-          },
-        ],
-      }),
-    )
-    .withPanel(
-      timeseriesPanel({
-        title: 'TCP connections opened',
-        description:
-          "New connections per second into ledgerd's sidecar, per caller. Close to the request rate " +
-          'means callers do not reuse connections (no keep-alive), paying a TLS handshake per request.',
-        unit: unit.connectionsPerSecond,
-        queries: [
-          {
-            expr: `sum by (source_workload) (${rate('istio_tcp_connections_opened_total', inbound())})`,
-            legend: '{{source_workload}}',
           },
         ],
       }),
