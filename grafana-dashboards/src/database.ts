@@ -5,6 +5,16 @@ import { unit } from './units'
 
 // CloudNativePG's instances are pods of their own: their series are filtered by namespace only.
 const cnpg = inNamespace
+
+/**
+ * A backup timestamp from whichever backup method the Cluster uses. The bundle backs up through the
+ * Barman Cloud Plugin, whose metrics the instance relays as barman_cloud_cloudnative_pg_io_*; CloudNativePG's
+ * own cnpg_collector_* ones stay 0 then (deprecated since 1.26, filled only by in-tree backups). 0 is
+ * "none recorded" in both, hence `> 0`.
+ */
+function backupTimestamp(name: string): string {
+  return `(barman_cloud_cloudnative_pg_io_${name}${cnpg()} > 0) or (cnpg_collector_${name}${cnpg()} > 0)`
+}
 /** PostgreSQL's default WAL segment size, which CloudNativePG keeps. */
 const walSegmentBytes = 16 * 1024 * 1024
 
@@ -274,16 +284,37 @@ export function database() {
       statPanel({
         title: 'Age of the last backup',
         description:
-          'Time since the last completed base backup. Older than the backup schedule plus a margin (the ' +
-          'threshold: 26 h) means scheduled backups are failing.',
+          'Time since the last completed base backup. Older than the nightly schedule plus a margin (the ' +
+          'threshold: 26 h) means scheduled backups are failing: check the Backup objects and the ' +
+          'ObjectStore. No value: no backup was ever recorded.',
         unit: unit.seconds,
-        width: 8,
+        width: 4,
         height: 8,
         thresholds: redFrom(26 * 3600),
+        noValue: 'No backup',
         queries: [
           {
-            expr: `time() - max(cnpg_collector_last_available_backup_timestamp${cnpg()} > 0)`,
+            expr: `time() - max(${backupTimestamp('last_available_backup_timestamp')})`,
             legend: 'last backup',
+            instant: true,
+          },
+        ],
+      }),
+    )
+    .withPanel(
+      statPanel({
+        title: 'Recovery window',
+        description:
+          'How far back point-in-time recovery can go: from the oldest backup kept to now. Shorter than ' +
+          'the retention policy means old backups are missing; no value means nothing can be restored.',
+        unit: unit.seconds,
+        width: 4,
+        height: 8,
+        noValue: 'None',
+        queries: [
+          {
+            expr: `time() - min(${backupTimestamp('first_recoverability_point')})`,
+            legend: 'recoverable since',
             instant: true,
           },
         ],

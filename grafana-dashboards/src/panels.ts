@@ -112,6 +112,8 @@ export interface StatSpec extends PanelSpec {
   /** Text for exact values: `{ 1: 'Ready', 0: 'Not ready' }`. */
   mappings?: Record<string, { text: string; color: string }>
   decimals?: number
+  /** What to show when the query returns nothing, where nothing has a meaning. */
+  noValue?: string
 }
 
 export function statPanel(spec: StatSpec) {
@@ -121,6 +123,7 @@ export function statPanel(spec: StatSpec) {
     .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false))
   if (spec.thresholds) panel.thresholds(spec.thresholds)
   if (spec.decimals !== undefined) panel.decimals(spec.decimals)
+  if (spec.noValue !== undefined) panel.noValue(spec.noValue)
   if (spec.mappings) {
     const options: Record<string, dashboard.ValueMappingResult> = {}
     for (const [value, result] of Object.entries(spec.mappings)) options[value] = result

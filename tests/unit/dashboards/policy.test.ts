@@ -13,8 +13,8 @@ const targets = (panel: DashboardJson): DashboardJson[] => panel.targets ?? []
 const variable = (board: DashboardJson, name: string) =>
   (board.templating?.list ?? []).find((v: DashboardJson) => v.name === name)
 
-/** Series without ledgerd's pods: recording rules (by namespace) and CloudNativePG's own instances. */
-const withoutLedgerdPods = (metric: string) => metric.startsWith('namespace:') || metric.startsWith('cnpg_')
+/** Series without ledgerd's pods: recording rules (by namespace), CloudNativePG's instances and its plugin. */
+const withoutLedgerdPods = (metric: string) => /^(namespace:|cnpg_|barman_cloud_)/.test(metric)
 
 describe('the dashboards policy', () => {
   for (const { file, json: board } of committed) {

@@ -42,7 +42,7 @@ function satisfies(labels: Record<string, string>, matcher: string): boolean {
   return !regex.test(actual)
 }
 
-const upstream = listPanelQueries().filter((query) => /\b(cnpg|istio)_/.test(query.expr))
+const upstream = listPanelQueries().filter((query) => /\b(cnpg|barman_cloud|istio)_/.test(query.expr))
 
 describe('the upstream metrics fixture', () => {
   test('carries no job, namespace or pod label: the scrape adds them', () => {
