@@ -32,6 +32,7 @@ export function database() {
         description:
           'Connections in use and idle per pod, against the pool size. In use at the size means every ' +
           'query waits for a connection first: slow queries, or a pool too small for the load.',
+        noValue: 'PostgreSQL mode only',
         unit: unit.count,
         width: 8,
         min: 0,
@@ -50,6 +51,7 @@ export function database() {
         description:
           'Queries queued for a pool connection, per pod. Anything but a brief blip adds directly to ' +
           'request latency; sustained, check the database side below for slow or blocked backends.',
+        noValue: 'PostgreSQL mode only',
         unit: unit.count,
         width: 8,
         min: 0,
@@ -80,6 +82,7 @@ export function database() {
         description:
           'Bytes left on the volume holding the SQLite database (SQLite mode only). At zero every write ' +
           'fails with disk_full: grow the volume before it gets there.',
+        noValue: 'SQLite mode only',
         unit: unit.bytes,
         queries: [
           { expr: `min by (pod) (ledgerd_data_volume_available_bytes${ledgerd()})`, legend: '{{pod}}' },
@@ -92,6 +95,7 @@ export function database() {
         description:
           'The free share of the data volume. Below the dashed line (10 %) plan the resize now; the ' +
           'WAL and checkpoints need headroom on top of the database itself.',
+        noValue: 'SQLite mode only',
         unit: unit.ratio,
         min: 0,
         max: 1,

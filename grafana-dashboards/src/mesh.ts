@@ -75,6 +75,7 @@ export function mesh() {
           'Requests Envoy itself marked (UH no healthy upstream, UF connection failure, URX retries ' +
           'exhausted, UT timeout, DC downstream closed...). Non-zero means failures the application ' +
           'never saw.',
+        noValue: 'None',
         unit: unit.requestsPerSecond,
         queries: [
           {

@@ -116,6 +116,7 @@ export function overview() {
         description:
           'Connections checked out of the pool against its size, per pod. In use at the maximum means ' +
           'requests queue for a connection (Database dashboard: waiting); PostgreSQL mode only.',
+        noValue: 'PostgreSQL mode only',
         unit: unit.count,
         width: 6,
         min: 0,

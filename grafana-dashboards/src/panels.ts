@@ -25,6 +25,8 @@ export interface PanelSpec {
   /** Width in grid columns (24 is the full width). */
   width?: number
   height?: number
+  /** What to show when the query returns nothing, where nothing has a meaning ("SQLite mode only"). */
+  noValue?: string
 }
 
 function target(query: Query, index: number) {
@@ -51,6 +53,7 @@ function withSpec<
     .span(spec.width ?? 12)
     .height(spec.height ?? 8)
     .targets(spec.queries.map(target))
+  if (spec.noValue !== undefined) builder.noValue(spec.noValue)
   return builder
 }
 
@@ -112,8 +115,6 @@ export interface StatSpec extends PanelSpec {
   /** Text for exact values: `{ 1: 'Ready', 0: 'Not ready' }`. */
   mappings?: Record<string, { text: string; color: string }>
   decimals?: number
-  /** What to show when the query returns nothing, where nothing has a meaning. */
-  noValue?: string
 }
 
 export function statPanel(spec: StatSpec) {
@@ -123,7 +124,6 @@ export function statPanel(spec: StatSpec) {
     .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false))
   if (spec.thresholds) panel.thresholds(spec.thresholds)
   if (spec.decimals !== undefined) panel.decimals(spec.decimals)
-  if (spec.noValue !== undefined) panel.noValue(spec.noValue)
   if (spec.mappings) {
     const options: Record<string, dashboard.ValueMappingResult> = {}
     for (const [value, result] of Object.entries(spec.mappings)) options[value] = result
