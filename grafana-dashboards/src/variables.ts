@@ -1,6 +1,7 @@
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard'
 
 /** The datasource every panel and variable queries: whatever the `datasource` variable points at. */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax, not a JavaScript template
 export const datasource = { type: 'prometheus', uid: '${datasource}' }
 
 /** The uid the monitoring component provisions its Prometheus datasource with. */
