@@ -118,7 +118,7 @@ export function database() {
           "CloudNativePG's exporter on each instance: can it reach its PostgreSQL? Down on the primary is " +
           'an outage until failover; down on a replica removes the synchronous standby writes wait for.',
         unit: unit.state,
-        width: 8,
+        width: 6,
         mappings: { 1: { text: 'Up', color: 'green' }, 0: { text: 'Down', color: 'red' } },
         queries: [{ expr: `max by (pod) (cnpg_collector_up${cnpg()})`, legend: '{{pod}}', instant: true }],
       }),
@@ -130,7 +130,7 @@ export function database() {
           'Primary or replica, per instance. Exactly one primary is healthy; none means a failover is in ' +
           'progress (writes fail meanwhile), and a change of primary is worth a note in the incident log.',
         unit: unit.state,
-        width: 8,
+        width: 6,
         mappings: { 0: { text: 'Primary', color: 'blue' }, 1: { text: 'Replica', color: 'green' } },
         queries: [
           {
@@ -148,12 +148,50 @@ export function database() {
           'Synchronous standbys expected against observed. The cluster asks for one: observed below ' +
           'expected means acknowledged writes are no longer on two instances, or commits block.',
         unit: unit.count,
-        width: 8,
+        width: 4,
         thresholds: greenFrom(1),
         queries: [
           {
             expr: `max by (value) (cnpg_collector_sync_replicas${cnpg('value=~"expected|observed"')})`,
             legend: '{{value}}',
+            instant: true,
+          },
+        ],
+      }),
+    )
+    .withPanel(
+      statPanel({
+        title: 'Age of the last backup',
+        description:
+          'Time since the last completed base backup. Older than the nightly schedule plus a margin (the ' +
+          'threshold: 26 h) means scheduled backups are failing: check the Backup objects and the ' +
+          'ObjectStore. No value: no backup was ever recorded.',
+        unit: unit.seconds,
+        width: 4,
+        thresholds: redFrom(26 * 3600),
+        noValue: 'No backup',
+        queries: [
+          {
+            expr: `time() - max(${backupTimestamp('last_available_backup_timestamp')})`,
+            legend: 'last backup',
+            instant: true,
+          },
+        ],
+      }),
+    )
+    .withPanel(
+      statPanel({
+        title: 'Recovery window',
+        description:
+          'How far back point-in-time recovery can go: from the oldest backup kept to now. Shorter than ' +
+          'the retention policy means old backups are missing; no value means nothing can be restored.',
+        unit: unit.seconds,
+        width: 4,
+        noValue: 'None',
+        queries: [
+          {
+            expr: `time() - min(${backupTimestamp('first_recoverability_point')})`,
+            legend: 'recoverable since',
             instant: true,
           },
         ],
@@ -281,46 +319,6 @@ export function database() {
         min: 0,
         queries: [
           { expr: `sum by (pod) (${rate('cnpg_pg_stat_archiver_failed_count', cnpg())})`, legend: '{{pod}}' },
-        ],
-      }),
-    )
-    .withPanel(
-      statPanel({
-        title: 'Age of the last backup',
-        description:
-          'Time since the last completed base backup. Older than the nightly schedule plus a margin (the ' +
-          'threshold: 26 h) means scheduled backups are failing: check the Backup objects and the ' +
-          'ObjectStore. No value: no backup was ever recorded.',
-        unit: unit.seconds,
-        width: 4,
-        height: 8,
-        thresholds: redFrom(26 * 3600),
-        noValue: 'No backup',
-        queries: [
-          {
-            expr: `time() - max(${backupTimestamp('last_available_backup_timestamp')})`,
-            legend: 'last backup',
-            instant: true,
-          },
-        ],
-      }),
-    )
-    .withPanel(
-      statPanel({
-        title: 'Recovery window',
-        description:
-          'How far back point-in-time recovery can go: from the oldest backup kept to now. Shorter than ' +
-          'the retention policy means old backups are missing; no value means nothing can be restored.',
-        unit: unit.seconds,
-        width: 4,
-        height: 8,
-        noValue: 'None',
-        queries: [
-          {
-            expr: `time() - min(${backupTimestamp('first_recoverability_point')})`,
-            legend: 'recoverable since',
-            instant: true,
-          },
         ],
       }),
     )

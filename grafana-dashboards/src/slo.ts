@@ -47,6 +47,7 @@ function sliPanel(slo: Slo) {
     unit: unit.ratio,
     decimals: 3,
     width: 8,
+    height: 8,
     thresholds: greenFrom(slo.objective),
     queries: ['5m', '1h', '1d'].map((window) => ({
       expr: `1 - ${ratio(slo, window)}`,
@@ -65,6 +66,7 @@ function budgetStat(slo: Slo) {
     unit: unit.ratio,
     decimals: 1,
     width: 4,
+    height: 8,
     thresholds: greenFrom(0.25),
     queries: [{ expr: `1 - ${ratio(slo, '30d')} / ${budget(slo)}`, legend: '30d', instant: true }],
   })
