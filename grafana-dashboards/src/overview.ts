@@ -11,12 +11,13 @@ function latencyByRoute(q: number) {
   return timeseriesPanel({
     title: `Latency ${percentile} by route`,
     description:
-      `${percentile} of the time to answer, per route template, from the request histogram. The ledger's ` +
-      'writes aim at p99 under 250 ms (the latency SLO); a route climbing towards it, or a step up after a ' +
-      'deploy, means the database or the event loop is slow: see Saturation below.',
+      `${percentile} of the time to answer, per route template, from the request histogram. The dots are ` +
+      "exemplars: one request's trace id each, to open in the tracing UI. The ledger's writes aim at p99 " +
+      'under 250 ms (the latency SLO); a route climbing towards it, or a step up after a deploy, means the ' +
+      'database or the event loop is slow: see Saturation below.',
     unit: unit.seconds,
     width: 8,
-    queries: [{ expr: quantile(q, buckets, ledgerd(), ['route']), legend: '{{route}}' }],
+    queries: [{ expr: quantile(q, buckets, ledgerd(), ['route']), legend: '{{route}}', exemplar: true }],
   })
 }
 

@@ -14,6 +14,8 @@ export interface Query {
   /** One value per series at the end of the range (stat and table panels), not a graph. */
   instant?: boolean
   format?: 'table' | 'heatmap'
+  /** Also ask for exemplars: the trace ids ledgerd attaches to its latency buckets, drawn as dots. */
+  exemplar?: boolean
 }
 
 export interface PanelSpec {
@@ -39,6 +41,7 @@ function target(query: Query, index: number) {
   else builder.range()
   if (query.format === 'table') builder.format(prometheus.PromQueryFormat.Table)
   if (query.format === 'heatmap') builder.format(prometheus.PromQueryFormat.Heatmap)
+  if (query.exemplar) builder.exemplar(true)
   return builder
 }
 
