@@ -95,6 +95,18 @@ explain_failure() {
 say "applying to $(kubectl config current-context) (server-side)"
 kubectl apply --server-side --field-manager=ledgerd-deploy -f "$work/manifests.yaml"
 
+# The monitoring component's Grafana reads its admin password from this Secret and has no default. Made
+# once, from the kernel's random bytes through a file (never an argument, never printed), and kept.
+if grep -q '^  name: ledgerd-grafana$' "$work/manifests.yaml" &&
+  ! kubectl -n "$namespace" get secret ledgerd-grafana-admin >/dev/null 2>&1; then
+  say "creating Secret ledgerd-grafana-admin with a random admin password; read it with:"
+  say "  kubectl -n $namespace get secret ledgerd-grafana-admin -o jsonpath='{.data.admin-password}' | base64 -d"
+  (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '\n' >"$work/admin-password")
+  kubectl -n "$namespace" create secret generic ledgerd-grafana-admin \
+    --from-file=admin-password="$work/admin-password" >/dev/null
+  rm -f "$work/admin-password"
+fi
+
 if grep -q '^kind: Cluster$' "$work/manifests.yaml"; then
   say "waiting for the PostgreSQL cluster ledgerd-db"
   kubectl -n "$namespace" wait --for=condition=Ready cluster/ledgerd-db --timeout=15m || {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as README.md and .ci/run call it: installs what is missing (Bun, packages,
-# Chromium, shellcheck), then typecheck, lint (TypeScript and shell), unit, build, end-to-end and browser
-# tests. Ends with one line "N passed, N failed" and exits non-zero if anything failed.
+# Chromium, shellcheck, Prometheus), then typecheck, lint (TypeScript and shell), unit, build, end-to-end
+# and browser tests. Ends with one line "N passed, N failed" and exits non-zero if anything failed.
 # Usage: scripts/test.sh
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -77,6 +77,8 @@ else
   check typecheck bunx tsc --noEmit
   check lint bunx biome check .
   check shell lint_shell
+  # promtool for the rules' unit tests, prometheus for the end-to-end proof of rules and dashboards.
+  ensure_debian_package promtool prometheus || true
   bun_tests unit ./tests/unit
   if check build bash scripts/build.sh; then
     # The image test builds with buildah; the image scripts install it too, but here its apt output goes

@@ -23,7 +23,7 @@ async function lifecycle(
   secrets: SecretValues,
   whileReady?: (apiUrl: string) => Promise<void>,
 ) {
-  const deployment = only(objects, 'Deployment')
+  const deployment = only(objects, 'Deployment', 'ledgerd')
   const container = deployment.spec.template.spec.containers[0]
   const grace: number = deployment.spec.template.spec.terminationGracePeriodSeconds
   const pod = await runPod(objects, secrets)

@@ -50,11 +50,35 @@ export function podSecurity(objects: Manifest[]): string[] {
       }
     }
     if (pod.enableServiceLinks !== false) problems.push(`${owner}: enableServiceLinks is not false`)
-    if (pod.automountServiceAccountToken !== false) {
+    if (pod.automountServiceAccountToken !== false && !readsOnly(objects, pod.serviceAccountName)) {
       problems.push(`${owner}: automountServiceAccountToken is not false`)
     }
   }
   return problems
+}
+
+const readVerbs = new Set(['get', 'list', 'watch'])
+
+/**
+ * A pod may mount its API token only if its ServiceAccount is bound to namespaced Roles that read
+ * (Prometheus's discovery): no ClusterRoleBinding, no verb that writes, no Secrets.
+ */
+function readsOnly(objects: Manifest[], serviceAccount: string | undefined): boolean {
+  if (!serviceAccount) return false
+  const boundTo = (binding: Manifest) =>
+    (binding.subjects ?? []).some((s: Manifest) => s.kind === 'ServiceAccount' && s.name === serviceAccount)
+  if (ofKind(objects, 'ClusterRoleBinding').some(boundTo)) return false
+  const bindings = ofKind(objects, 'RoleBinding').filter(boundTo)
+  if (bindings.length === 0) return false
+  return bindings.every((binding) => {
+    const role = ofKind(objects, 'Role').find((r) => r.metadata.name === binding.roleRef?.name)
+    if (binding.roleRef?.kind !== 'Role' || !role) return false
+    return (role.rules ?? []).every(
+      (rule: Manifest) =>
+        (rule.verbs ?? []).every((verb: string) => readVerbs.has(verb)) &&
+        !(rule.resources ?? []).some((r: string) => r === 'secrets' || r === '*'),
+    )
+  })
 }
 
 function portOf(container: Manifest, port: string | number): boolean {
@@ -74,11 +98,19 @@ export function containerHygiene(objects: Manifest[]): string[] {
           problems.push(`${where}: ${probe} on undeclared port ${declared.httpGet.port}`)
         }
       }
-      // Liveness on /healthz (200 while draining or while the database is away: no restart loop);
-      // readiness on /readyz (503 from SIGTERM on, so endpoints stop routing here).
-      if (container.livenessProbe && container.livenessProbe.httpGet?.path !== '/healthz')
+      // ledgerd's: liveness on /healthz (200 while draining or while the database is away: no restart
+      // loop); readiness on /readyz (503 from SIGTERM on, so endpoints stop routing here).
+      if (
+        container.name === 'ledgerd' &&
+        container.livenessProbe &&
+        container.livenessProbe.httpGet?.path !== '/healthz'
+      )
         problems.push(`${where}: liveness is not /healthz`)
-      if (container.readinessProbe && container.readinessProbe.httpGet?.path !== '/readyz')
+      if (
+        container.name === 'ledgerd' &&
+        container.readinessProbe &&
+        container.readinessProbe.httpGet?.path !== '/readyz'
+      )
         problems.push(`${where}: readiness is not /readyz`)
       for (const kind of ['requests', 'limits']) {
         for (const resource of ['cpu', 'memory']) {
@@ -298,8 +330,8 @@ export function storageRule(objects: Manifest[]): string[] {
   const hasCluster = ofKind(objects, 'Cluster').length > 0
   for (const { owner, deployment } of podTemplates(objects)) {
     const container = deployment.spec.template.spec.containers.find((c: Manifest) => c.name === 'ledgerd')
-    const onPostgres =
-      hasCluster && container !== undefined && ledgerdEnv(objects, container).has('LEDGERD_DATABASE_URL')
+    if (container === undefined) continue
+    const onPostgres = hasCluster && ledgerdEnv(objects, container).has('LEDGERD_DATABASE_URL')
     const scaled = ofKind(objects, 'HorizontalPodAutoscaler').some(
       (h) => h.spec.scaleTargetRef.name === deployment.metadata.name,
     )

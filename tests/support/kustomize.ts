@@ -132,6 +132,22 @@ const schemaTypes: Record<string, { module: string; type: string }> = {
     module: '@kubernetes-models/istio/security.istio.io/v1/RequestAuthentication',
     type: 'IRequestAuthentication',
   },
+  'rbac.authorization.k8s.io/v1/Role': {
+    module: 'kubernetes-models/rbac.authorization.k8s.io/v1/Role',
+    type: 'IRole',
+  },
+  'rbac.authorization.k8s.io/v1/RoleBinding': {
+    module: 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding',
+    type: 'IRoleBinding',
+  },
+  'monitoring.coreos.com/v1/PodMonitor': {
+    module: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor',
+    type: 'IPodMonitor',
+  },
+  'monitoring.coreos.com/v1/PrometheusRule': {
+    module: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule',
+    type: 'IPrometheusRule',
+  },
   'postgresql.cnpg.io/v1/ScheduledBackup': {
     module: '@kubernetes-models/cloudnative-pg/postgresql.cnpg.io/v1/ScheduledBackup',
     type: 'IScheduledBackup',

@@ -50,7 +50,8 @@ let strictErrors: string[] | undefined
 function strictCheck(): string[] {
   if (!strictErrors) {
     const misspelt = structuredClone(render(overlays.find((d) => d.endsWith('/dev')) as string))
-    only(misspelt, 'Deployment').spec.template.spec.containers[0].securityContext.runAsNonRooot = true
+    only(misspelt, 'Deployment', 'ledgerd').spec.template.spec.containers[0].securityContext.runAsNonRooot =
+      true
     const groups = Object.fromEntries(bundles.map((dir) => [bundleName(dir), render(dir)]))
     strictErrors = strictFieldErrors({ ...groups, misspelt })
   }
@@ -71,8 +72,34 @@ describe('the rule: more than one replica needs PostgreSQL', () => {
 describe('each policy can fail', () => {
   const dev = () => structuredClone(render(bundles.find((d) => d.endsWith('overlays/dev')) as string))
   const prod = () => structuredClone(render(bundles.find((d) => d.endsWith('overlays/prod')) as string))
-  const container = (objects: Manifest[]) => only(objects, 'Deployment').spec.template.spec.containers[0]
-  const pod = (objects: Manifest[]) => only(objects, 'Deployment').spec.template.spec
+  const container = (objects: Manifest[]) =>
+    only(objects, 'Deployment', 'ledgerd').spec.template.spec.containers[0]
+  const pod = (objects: Manifest[]) => only(objects, 'Deployment', 'ledgerd').spec.template.spec
+
+  test('with an API token mounted for a ServiceAccount that may do more than read pods', () => {
+    const refused = ['Deployment ledgerd-prometheus: automountServiceAccountToken is not false']
+    expect(policies.podSecurity(prod())).toEqual([])
+    const writes = prod()
+    only(writes, 'Role', 'ledgerd-prometheus').rules[0].verbs.push('create')
+    expect(policies.podSecurity(writes)).toEqual(refused)
+    const readsSecrets = prod()
+    only(readsSecrets, 'Role', 'ledgerd-prometheus').rules[0].resources.push('secrets')
+    expect(policies.podSecurity(readsSecrets)).toEqual(refused)
+    const clusterWide = prod()
+    clusterWide.push({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: 'too-much' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
+      subjects: [{ kind: 'ServiceAccount', name: 'ledgerd-prometheus', namespace: 'ledgerd-prod' }],
+    })
+    expect(policies.podSecurity(clusterWide)).toEqual(refused)
+    const ledgerdToo = prod()
+    pod(ledgerdToo).automountServiceAccountToken = true
+    expect(policies.podSecurity(ledgerdToo)).toEqual([
+      'Deployment ledgerd: automountServiceAccountToken is not false',
+    ])
+  })
 
   test('without runAsNonRoot', () => {
     const objects = dev()

@@ -19,6 +19,11 @@ echo "$*" >>"${callLog}"
 case "$*" in
   config*) echo test-context ;;
   *" rollout "*) [ "\${FAKE_ROLLOUT:-ok}" = ok ] ;;
+  *" get secret "*) [ "\${FAKE_SECRET:-present}" = present ] ;;
+  *" create secret "*)
+    for arg; do
+      case $arg in --from-file=admin-password=*) cp "\${arg#*admin-password=}" "${fakeBin}/created-password" ;; esac
+    done ;;
 esac
 `,
 )
@@ -45,7 +50,9 @@ function deploy(args: string[], env: Record<string, string> = {}) {
 const imageIn = (yaml: string) => {
   const objects = Bun.YAML.parse(yaml) as Record<string, never>[]
   return (
-    only(objects, 'Deployment') as { spec: { template: { spec: { containers: { image: string }[] } } } }
+    only(objects, 'Deployment', 'ledgerd') as {
+      spec: { template: { spec: { containers: { image: string }[] } } }
+    }
   ).spec.template.spec.containers[0]?.image
 }
 
@@ -95,9 +102,26 @@ describe('scripts/deploy.sh', () => {
     expect(code).toBe(0)
     expect(calls[1]).toMatch(/^apply --server-side --field-manager=ledgerd-deploy -f /)
     expect(calls.slice(2)).toEqual([
+      '-n ledgerd-staging get secret ledgerd-grafana-admin',
       '-n ledgerd-staging wait --for=condition=Ready cluster/ledgerd-db --timeout=15m',
       '-n ledgerd-staging rollout status deployment/ledgerd --timeout=10m',
     ])
+  })
+
+  test("creates Grafana's admin Secret once, from random bytes through a file, never printing it", () => {
+    const first = deploy(['staging', '--image', 'registry.example/ledgerd:1.2.3'], { FAKE_SECRET: 'absent' })
+    expect(first.code).toBe(0)
+    const create = first.calls.find((call) => call.includes('create secret'))
+    expect(create).toMatch(
+      /^-n ledgerd-staging create secret generic ledgerd-grafana-admin --from-file=admin-password=\//,
+    )
+    const password = readFileSync(join(fakeBin, 'created-password'), 'utf8')
+    expect(password).toMatch(/^[A-Za-z0-9+/]{32}$/)
+    expect(first.stdout + first.stderr).not.toContain(password)
+    const again = deploy(['staging', '--image', 'registry.example/ledgerd:1.2.3'])
+    expect(again.calls.filter((call) => call.includes('create secret'))).toEqual([])
+    // dev has no monitoring component: no Secret is looked for.
+    expect(deploy(['dev']).calls.filter((call) => call.includes('secret'))).toEqual([])
   })
 
   test('a failed rollout prints the deployment, pods, events and logs, and exits 1', () => {
