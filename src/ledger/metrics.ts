@@ -4,8 +4,14 @@ export function createLedgerMetrics(registry: Registry) {
   return {
     transactions: new Counter({
       name: 'ledger_transactions_total',
-      help: 'Ledger mutations by kind and outcome (committed, or the business refusal that was recorded).',
-      labelNames: ['kind', 'outcome'] as const,
+      help: 'Ledger mutations by kind, outcome (committed, or the refusal) and currency.',
+      labelNames: ['kind', 'outcome', 'currency'] as const,
+      registers: [registry],
+    }),
+    amount: new Counter({
+      name: 'ledger_amount_minor_units_total',
+      help: 'Minor units (cents, for USD) moved by committed mutations, by kind and currency.',
+      labelNames: ['kind', 'currency'] as const,
       registers: [registry],
     }),
     replays: new Counter({

@@ -35,13 +35,34 @@ function viewpointOf(transaction: Transaction): string {
  * exactly like something that does not exist.
  */
 export function createLedger({ engine, metrics }: LedgerDependencies) {
-  const counted = async <T>(kind: string, pending: Promise<Result<T>>) => {
+  /** The currency a refused command was in: a look-up, paid only on refusals; `none` if nothing is found. */
+  const currencyOf = async (command: Exclude<Command, { op: 'open-account' }>): Promise<string> => {
+    try {
+      const found =
+        command.op === 'reversal'
+          ? await engine.transaction(command.transactionId)
+          : await engine.account(command.op === 'transfer' ? command.fromAccountId : command.accountId)
+      return found?.currency ?? 'none'
+    } catch {
+      return 'none'
+    }
+  }
+
+  const counted = async (
+    command: Exclude<Command, { op: 'open-account' }>,
+    pending: Promise<Result<Transaction>>,
+  ) => {
     const result = await pending
     if (result.replayed) metrics.replays.inc()
-    else if (kind !== 'open-account') {
+    else if (result.ok) {
+      const { kind, currency, amount } = result.value
+      metrics.transactions.inc({ kind, outcome: 'committed', currency })
+      metrics.amount.inc({ kind, currency }, amount)
+    } else {
       metrics.transactions.inc({
-        kind,
-        outcome: result.ok ? 'committed' : result.refusal.code.replaceAll('-', '_'),
+        kind: command.op,
+        outcome: result.refusal.code.replaceAll('-', '_'),
+        currency: await currencyOf(command),
       })
     }
     return result
@@ -51,12 +72,14 @@ export function createLedger({ engine, metrics }: LedgerDependencies) {
     account && (account.ownerId === principal.userId || principal.isAdmin) ? account : undefined
 
   return {
-    openAccount(caller: Caller, currency: string): Promise<Result<Account>> {
-      return counted('open-account', engine.openAccount(caller, { op: 'open-account', currency }))
+    async openAccount(caller: Caller, currency: string): Promise<Result<Account>> {
+      const result = await engine.openAccount(caller, { op: 'open-account', currency })
+      if (result.replayed) metrics.replays.inc()
+      return result
     },
 
     async move(caller: Caller, command: Exclude<Command, { op: 'open-account' }>): Promise<Result<Viewed>> {
-      const result = await counted(command.op, engine.move(caller, command))
+      const result = await counted(command, engine.move(caller, command))
       if (!result.ok) return result
       const transaction = result.value
       return {

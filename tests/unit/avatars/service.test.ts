@@ -60,7 +60,7 @@ describe('avatar service', () => {
       expect.objectContaining({
         level: 'warn',
         msg: 'avatar store unavailable',
-        operation: 'presign download',
+        operation: 'presign_download',
       }),
     )
   })
