@@ -74,6 +74,32 @@ describe('the catalog on the compiled binary', () => {
     expect(Math.abs(available - bavail * bsize)).toBeLessThan(64 * 2 ** 20)
   })
 
+  test('PostgreSQL: the pool gauges show connections opened by a burst, then idle, never above the maximum', async () => {
+    const text = await scrape()
+    if (testStorage !== 'postgres') {
+      expect(text).not.toContain('ledgerd_db_pool_connections')
+      return
+    }
+    const max = sampleValue(text, 'ledgerd_db_pool_max_connections', { dialect: 'postgres' }) as number
+    expect(max).toBeGreaterThan(1)
+    const user = await api.signUp(`pool-${crypto.randomUUID()}@example.com`)
+    await Promise.all(Array.from({ length: 40 }, () => api.listAccounts(user.token)))
+    const after = await scrape()
+    const inUse = sampleValue(after, 'ledgerd_db_pool_connections', {
+      dialect: 'postgres',
+      state: 'in_use',
+    }) as number
+    const idle = sampleValue(after, 'ledgerd_db_pool_connections', {
+      dialect: 'postgres',
+      state: 'idle',
+    }) as number
+    // The burst is over: its connections are open and idle (closed only after a minute unused).
+    expect(inUse).toBe(0)
+    expect(idle).toBeGreaterThan(1)
+    expect(idle).toBeLessThanOrEqual(max)
+    expect(sampleValue(after, 'ledgerd_db_pool_waiting', { dialect: 'postgres' })).toBe(0)
+  })
+
   test('a failed login counts as unknown_user or wrong_password; a malformed or forged token by its reason', async () => {
     const user = await api.signUp(`metered-${crypto.randomUUID()}@example.com`)
     const before = {
