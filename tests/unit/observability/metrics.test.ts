@@ -54,6 +54,18 @@ describe('the metrics ledgerd serves', () => {
       'unavailable',
     ],
     [new DatabaseUnavailableError('PostgreSQL: 57P01 terminating connection'), 'unavailable'],
+    [
+      new LedgerUnavailableError('terminating connection due to administrator command', 1, {
+        cause: Object.assign(new Error('terminating connection'), { code: '57P01' }),
+      }),
+      'unavailable',
+    ],
+    [
+      new LedgerUnavailableError('the database system is starting up', 1, {
+        cause: Object.assign(new Error('starting'), { code: '57P03' }),
+      }),
+      'unavailable',
+    ],
     [new DatabaseUnavailableError('something nobody foresaw'), 'other'],
   ])('a database fault is counted by kind: %p is %p', (error, kind) => {
     expect(databaseFaultKind(error)).toBe(kind as ReturnType<typeof databaseFaultKind>)
