@@ -1,4 +1,25 @@
 import { Counter, Histogram, type Registry } from 'prom-client'
+import type { RefusalCode, TransactionKind } from './engine'
+
+export const transactionKinds: readonly TransactionKind[] = ['deposit', 'withdrawal', 'transfer', 'reversal']
+
+const refusalCodes: readonly RefusalCode[] = [
+  'not-found',
+  'destination-not-found',
+  'same-account',
+  'currency-mismatch',
+  'insufficient-funds',
+  'already-reversed',
+  'balance-limit',
+  'idempotency-key-reused',
+  'idempotency-key-in-use',
+]
+
+/** A refusal as the `outcome` label shows it: `insufficient_funds` for `insufficient-funds`. */
+export const outcomeOf = (code: RefusalCode) => code.replaceAll('-', '_')
+
+/** Every value of `outcome`: `committed`, or a refusal. */
+export const ledgerOutcomes = ['committed', ...refusalCodes.map(outcomeOf)]
 
 export function createLedgerMetrics(registry: Registry) {
   return {

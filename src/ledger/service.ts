@@ -1,6 +1,6 @@
 import type { Principal } from '../auth/principal'
 import type { Account, Caller, Command, LedgerEngine, Result, Transaction } from './engine'
-import type { LedgerMetrics } from './metrics'
+import { type LedgerMetrics, ledgerOutcomes, outcomeOf, transactionKinds } from './metrics'
 
 export interface LedgerDependencies {
   engine: LedgerEngine
@@ -48,6 +48,18 @@ export function createLedger({ engine, metrics }: LedgerDependencies) {
     }
   }
 
+  // Currencies are a bounded set (ISO 4217), but 150 of them times every kind and outcome would be
+  // thousands of idle series: each currency's are made, at 0, the first time this process sees it.
+  const seenCurrencies = new Set<string>()
+  const seen = (currency: string) => {
+    if (seenCurrencies.has(currency)) return
+    seenCurrencies.add(currency)
+    for (const kind of transactionKinds) {
+      metrics.amount.inc({ kind, currency }, 0)
+      for (const outcome of ledgerOutcomes) metrics.transactions.inc({ kind, outcome, currency }, 0)
+    }
+  }
+
   const counted = async (
     command: Exclude<Command, { op: 'open-account' }>,
     pending: Promise<Result<Transaction>>,
@@ -56,14 +68,13 @@ export function createLedger({ engine, metrics }: LedgerDependencies) {
     if (result.replayed) metrics.replays.inc()
     else if (result.ok) {
       const { kind, currency, amount } = result.value
+      seen(currency)
       metrics.transactions.inc({ kind, outcome: 'committed', currency })
       metrics.amount.inc({ kind, currency }, amount)
     } else {
-      metrics.transactions.inc({
-        kind: command.op,
-        outcome: result.refusal.code.replaceAll('-', '_'),
-        currency: await currencyOf(command),
-      })
+      const currency = await currencyOf(command)
+      seen(currency)
+      metrics.transactions.inc({ kind: command.op, outcome: outcomeOf(result.refusal.code), currency })
     }
     return result
   }
@@ -75,6 +86,7 @@ export function createLedger({ engine, metrics }: LedgerDependencies) {
     async openAccount(caller: Caller, currency: string): Promise<Result<Account>> {
       const result = await engine.openAccount(caller, { op: 'open-account', currency })
       if (result.replayed) metrics.replays.inc()
+      if (result.ok) seen(result.value.currency)
       return result
     },
 

@@ -59,6 +59,26 @@ describe('the catalog on the compiled binary', () => {
       expect(text).not.toContain(name)
   })
 
+  test('a currency’s ledger series exist at 0 from its first account; a committed deposit counts and moves its amount', async () => {
+    const user = await api.signUp(`chf-${crypto.randomUUID()}@example.com`)
+    const opened = await api.createAccount(user.token, 'CHF')
+    expect(opened.status).toBe(201)
+    let text = await scrape()
+    const chf = (kind: string, outcome: string) =>
+      sampleValue(text, 'ledger_transactions_total', { kind, outcome, currency: 'CHF' })
+    expect(chf('withdrawal', 'insufficient_funds')).toBe(0)
+    expect(chf('deposit', 'committed')).toBe(0)
+    expect(sampleValue(text, 'ledger_amount_minor_units_total', { kind: 'deposit', currency: 'CHF' })).toBe(0)
+    expect((await api.deposit(user.token, opened.body.id, 250)).status).toBe(201)
+    expect((await api.withdraw(user.token, opened.body.id, 1000)).status).toBe(409)
+    text = await scrape()
+    expect(chf('deposit', 'committed')).toBe(1)
+    expect(chf('withdrawal', 'insufficient_funds')).toBe(1)
+    expect(sampleValue(text, 'ledger_amount_minor_units_total', { kind: 'deposit', currency: 'CHF' })).toBe(
+      250,
+    )
+  })
+
   test('the data volume gauges read the data dir’s file system (SQLite only)', async () => {
     const text = await scrape()
     if (testStorage !== 'sqlite') {
