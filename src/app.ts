@@ -5,6 +5,7 @@ import { avatarFilesRoutes, avatarsRoutes } from './avatars'
 import type { LocalAvatarStore } from './avatars/local-store'
 import type { AvatarStoreAccess } from './avatars/service'
 import type { SignupMode } from './config/settings'
+import type { DatabaseUnavailableError } from './db/unavailable'
 import { docs } from './docs'
 import { platform } from './http/platform'
 import { ledgerRoutes } from './ledger'
@@ -28,6 +29,8 @@ export interface AppDependencies {
   avatarMaxBytes: number
   /** Set when avatars are kept in the data dir: ledgerd then answers the URLs it signs. */
   avatarFiles?: LocalAvatarStore
+  /** Told of every request answered 503 because the database was unavailable (for the metric). */
+  databaseFault?: (error: DatabaseUnavailableError) => void
 }
 
 /**

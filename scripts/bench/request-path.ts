@@ -136,7 +136,9 @@ async function prepare(root: string) {
   const metrics = m.metrics.createMetrics()
   const logger = m.logger.createLogger('info', () => {})
   const storage = m.storage ? m.storage.sqliteStorageOf(config, db) : (db as never)
-  const { app, ownsBodyLimit, close } = await m.compose.composeApi(config, storage, logger, metrics.registry)
+  // A checkout from before the metric catalog passes its registry; since, composeApi takes the metrics.
+  const composed = 'ledger' in metrics ? metrics : (metrics as { registry: never }).registry
+  const { app, ownsBodyLimit, close } = await m.compose.composeApi(config, storage, logger, composed)
 
   /** The API handler as `ledgerd serve` wires it, with this logger and these metrics. */
   const wrap = (

@@ -1,6 +1,7 @@
 import { HttpProblem } from '../http/problem'
 import type { Logger } from '../observability/logger'
 import type { UsersRepository } from '../users/repository'
+import { type AuthEvents, ignoreAuthEvents } from './events'
 import type { Principal } from './principal'
 import { KeysUnavailable, TokenRejected, type TokenVerifier } from './verifier'
 
@@ -24,6 +25,7 @@ export interface AuthenticatorOptions {
   mode: 'builtin' | 'external'
   adminRole: string
   logger: Logger
+  events?: AuthEvents
 }
 
 export type Authenticator = (authorization: string | null) => Promise<Principal>
@@ -35,13 +37,21 @@ export function createAuthenticator({
   mode,
   adminRole,
   logger,
+  events = ignoreAuthEvents,
 }: AuthenticatorOptions): Authenticator {
   return async (authorization) => {
-    if (!authorization) throw unauthorized('Send a bearer token: Authorization: Bearer <token>.')
+    if (!authorization) {
+      events.failed('missing_token')
+      throw unauthorized('Send a bearer token: Authorization: Bearer <token>.')
+    }
     // RFC 6750 §3.1: a client that used another scheme gets the bare challenge, without an error code.
-    if (!bearerScheme.test(authorization)) throw unauthorized('Only the Bearer scheme is accepted.')
+    if (!bearerScheme.test(authorization)) {
+      events.failed('wrong_scheme')
+      throw unauthorized('Only the Bearer scheme is accepted.')
+    }
     const token = bearer.exec(authorization)?.[1]
     if (!token) {
+      events.failed('malformed_header')
       throw unauthorized('The Authorization header is not "Bearer <token>".', {
         code: 'invalid_request',
         description: 'malformed Authorization header',
@@ -52,6 +62,7 @@ export function createAuthenticator({
       verified = await verify(token)
     } catch (error) {
       if (error instanceof TokenRejected) {
+        events.failed(error.kind)
         throw unauthorized(`The token was rejected: ${error.message}.`, {
           code: 'invalid_token',
           description: error.message,
@@ -87,6 +98,7 @@ export function createAuthenticator({
             })
           )?.id
     if (!userId) {
+      events.failed('user_gone')
       throw unauthorized('The user this token was issued to no longer exists.', {
         code: 'invalid_token',
         description: 'the user no longer exists',

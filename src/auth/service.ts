@@ -1,6 +1,7 @@
 import { HttpProblem } from '../http/problem'
 import type { UsersRepository } from '../users/repository'
 import { emailKey } from '../users/user'
+import { type AuthEvents, ignoreAuthEvents } from './events'
 import type { IssuedToken, TokenIssuer } from './issuer'
 import type { LoginThrottle } from './login-throttle'
 import { verifyPassword } from './passwords'
@@ -10,6 +11,7 @@ export interface LoginDependencies {
   issue: TokenIssuer
   byEmail: LoginThrottle
   byClient: LoginThrottle
+  events?: AuthEvents
 }
 
 function tooManyAttempts(retryAfterMs: number): HttpProblem {
@@ -27,7 +29,7 @@ function tooManyAttempts(retryAfterMs: number): HttpProblem {
  * answer in the same time; repeated failures are throttled per email and per client address.
  */
 export async function login(
-  { users, issue, byEmail, byClient }: LoginDependencies,
+  { users, issue, byEmail, byClient, events = ignoreAuthEvents }: LoginDependencies,
   input: { email: string; password: string; clientAddress: string | undefined },
 ): Promise<IssuedToken> {
   const key = emailKey(input.email)
@@ -37,16 +39,21 @@ export async function login(
   // parallel guesses against a limit of 3 were all checked). attempt() checks and counts in one step.
   // A throttle that cannot answer rejects, and so does the login: never a guess let through unthrottled.
   const emailWait = await byEmail.attempt(key)
-  if (emailWait > 0) throw tooManyAttempts(Math.max(emailWait, await byClient.retryAfterMs(client)))
+  if (emailWait > 0) {
+    events.throttled()
+    throw tooManyAttempts(Math.max(emailWait, await byClient.retryAfterMs(client)))
+  }
   const clientWait = await byClient.attempt(client)
   if (clientWait > 0) {
     await byEmail.forgive(key)
+    events.throttled()
     throw tooManyAttempts(clientWait)
   }
 
   const found = await users.findCredentials(key)
   const valid = await verifyPassword(input.password, found?.passwordHash ?? null)
   if (!found || !valid) {
+    events.failed(found ? 'wrong_password' : 'unknown_user')
     throw new HttpProblem(
       'invalid-credentials',
       undefined,

@@ -1,4 +1,5 @@
 import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose'
+import type { AuthFailureReason } from './events'
 import { signingAlgorithm } from './keys'
 
 /** What ledgerd uses of a token once its signature and claims have been checked. */
@@ -14,8 +15,18 @@ export interface VerifiedToken {
 
 export type TokenVerifier = (token: string) => Promise<VerifiedToken>
 
-/** The token is not acceptable; `reason` is safe to show the caller (RFC 6750 error_description). */
-export class TokenRejected extends Error {}
+/**
+ * The token is not acceptable; the message is safe to show the caller (RFC 6750 error_description), and
+ * `kind` says which check failed, for the failure metric.
+ */
+export class TokenRejected extends Error {
+  constructor(
+    message: string,
+    readonly kind: AuthFailureReason = 'token_malformed',
+  ) {
+    super(message)
+  }
+}
 
 /** The identity provider's keys could not be fetched: not the caller's fault, so not a 401. */
 export class KeysUnavailable extends Error {}
@@ -35,18 +46,24 @@ function claimAt(payload: JWTPayload, path: string): unknown {
     .reduce<unknown>((value, key) => (value as Record<string, unknown> | undefined)?.[key], payload)
 }
 
-function reasonFor(error: unknown): string {
-  if (error instanceof errors.JWTExpired) return 'the token has expired'
+function rejectionOf(error: unknown): TokenRejected {
+  if (error instanceof errors.JWTExpired) return new TokenRejected('the token has expired', 'token_expired')
   if (error instanceof errors.JWTClaimValidationFailed) {
-    if (error.claim === 'nbf') return 'the token is not valid yet'
-    if (error.claim === 'iat') return 'the token was issued in the future'
-    return `the token's ${error.claim} claim is not acceptable`
+    if (error.claim === 'nbf') return new TokenRejected('the token is not valid yet', 'token_not_yet_valid')
+    if (error.claim === 'iat')
+      return new TokenRejected('the token was issued in the future', 'token_not_yet_valid')
+    return new TokenRejected(`the token's ${error.claim} claim is not acceptable`, 'token_bad_claim')
   }
   if (error instanceof errors.JOSEAlgNotAllowed)
-    return 'the token is signed with an algorithm that is not accepted'
-  if (error instanceof errors.JWKSNoMatchingKey) return 'the token is signed with an unknown key'
-  if (error instanceof errors.JWSSignatureVerificationFailed) return 'the token signature is invalid'
-  return 'the token is malformed'
+    return new TokenRejected(
+      'the token is signed with an algorithm that is not accepted',
+      'token_bad_algorithm',
+    )
+  if (error instanceof errors.JWKSNoMatchingKey)
+    return new TokenRejected('the token is signed with an unknown key', 'token_unknown_key')
+  if (error instanceof errors.JWSSignatureVerificationFailed)
+    return new TokenRejected('the token signature is invalid', 'token_bad_signature')
+  return new TokenRejected('the token is malformed', 'token_malformed')
 }
 
 async function verify(token: string, options: VerifyOptions): Promise<VerifiedToken> {
@@ -61,12 +78,12 @@ async function verify(token: string, options: VerifyOptions): Promise<VerifiedTo
     }))
   } catch (error) {
     if (error instanceof KeysUnavailable) throw error
-    if (error instanceof errors.JOSEError) throw new TokenRejected(reasonFor(error))
+    if (error instanceof errors.JOSEError) throw rejectionOf(error)
     throw error
   }
   // jose checks that sub is present, not that it is a string; the user look-up needs one.
   if (typeof payload.sub !== 'string' || payload.sub === '') {
-    throw new TokenRejected("the token's sub claim is not acceptable")
+    throw new TokenRejected("the token's sub claim is not acceptable", 'token_bad_claim')
   }
   const roles = claimAt(payload, options.rolesClaim)
   const verified = {
@@ -90,7 +107,8 @@ async function verify(token: string, options: VerifyOptions): Promise<VerifiedTo
     ['name', verified.name],
   ]
   for (const [claim, value] of texts) {
-    if (value.includes('\0')) throw new TokenRejected(`the token's ${claim} claim is not acceptable`)
+    if (value.includes('\0'))
+      throw new TokenRejected(`the token's ${claim} claim is not acceptable`, 'token_bad_claim')
   }
   return verified
 }

@@ -4,10 +4,16 @@ import { HttpProblem } from '../http/problem'
 import type { Logger } from '../observability/logger'
 import type { AvatarStore, AvatarUploadSpec, PresignedUpload, StoreCall } from './store'
 
+/** The store operations, as the failure metric labels them (`ledgerd_avatar_store_errors_total`). */
+export const avatarStoreOperations = ['presign_upload', 'presign_download'] as const
+export type AvatarStoreOperation = (typeof avatarStoreOperations)[number]
+
 export interface AvatarStoreAccess {
   store: AvatarStore
   timeoutMs: number
   logger: Logger
+  /** Told of every store call that failed or timed out (and was answered 503). */
+  failed?: (operation: AvatarStoreOperation) => void
 }
 
 const retryAfterSeconds = 5
@@ -25,8 +31,8 @@ class StoreTimeout extends Error {
  * store (a local-store decision) passes through unchanged.
  */
 async function callStore<T>(
-  { timeoutMs, logger }: AvatarStoreAccess,
-  operation: string,
+  { timeoutMs, logger, failed }: AvatarStoreAccess,
+  operation: AvatarStoreOperation,
   baseUrl: string,
   run: (call: StoreCall) => Promise<T>,
 ): Promise<T> {
@@ -42,6 +48,7 @@ async function callStore<T>(
     return await Promise.race([run({ baseUrl, signal: controller.signal }), timeout])
   } catch (error) {
     if (error instanceof HttpProblem) throw error
+    failed?.(operation)
     logger.warn('avatar store unavailable', { operation, error })
     throw new HttpProblem(
       'service-unavailable',
@@ -61,7 +68,7 @@ export function requestUpload(
   upload: AvatarUploadSpec,
   baseUrl: string,
 ): Promise<PresignedUpload> {
-  return callStore(access, 'presign upload', baseUrl, (call) =>
+  return callStore(access, 'presign_upload', baseUrl, (call) =>
     access.store.presignUpload(principal.userId, upload, call),
   )
 }
@@ -76,7 +83,7 @@ export async function downloadUrl(
   requireSelfOrAdmin(principal, userId)
   // User ids are UUIDs; another string names no user, and never reaches the store as part of a key.
   const url = uuidPattern.test(userId)
-    ? await callStore(access, 'presign download', baseUrl, (call) =>
+    ? await callStore(access, 'presign_download', baseUrl, (call) =>
         access.store.presignDownload(userId, call),
       )
     : undefined

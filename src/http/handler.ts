@@ -1,6 +1,8 @@
 import type { Server } from 'bun'
+import { requestLogContext } from '../observability/log-context'
 import type { Logger } from '../observability/logger'
 import type { Metrics } from '../observability/metrics'
+import { traceparentOf } from '../observability/trace'
 import { tooLarge } from './body'
 import { problemResponse } from './problem'
 import { beginRequest, clientAddressOf, pathOf } from './request-context'
@@ -27,17 +29,20 @@ const json = (text: string) => (plain.test(text) ? `"${text}"` : JSON.stringify(
 const unmatchedRoute = 'unmatched'
 
 /**
- * Every response carries the request id. Set here rather than through Elysia's `set.headers`: a header
- * there makes Elysia copy every Response a handler returns (the ledger's writes return one).
+ * Every response carries the request id, and the trace with this server's span (`traceparent`), so a
+ * caller can find the request in logs and traces. Set here rather than through Elysia's `set.headers`:
+ * a header there makes Elysia copy every Response a handler returns (the ledger's writes return one).
  */
-function withRequestId(response: Response, id: string): Response {
+function withRequestId(response: Response, id: string, traceparent: string): Response {
   try {
     response.headers.set('x-request-id', id)
+    response.headers.set('traceparent', traceparent)
     return response
   } catch {
     // Immutable headers (Response.redirect, Response.error): answer with a copy.
     const copy = new Response(response.body, response)
     copy.headers.set('x-request-id', id)
+    copy.headers.set('traceparent', traceparent)
     return copy
   }
 }
@@ -57,31 +62,35 @@ export function instrument(
       clientAddressOf(request, server?.requestIP(request)?.address, forwardedForHops),
     )
     const path = pathOf(request.url)
+    const { traceId } = context.trace
+    const traceparent = traceparentOf(context.trace)
     const declaredLength = request.headers.get('content-length')
     let response: Response
     try {
       response = withRequestId(
         declaredLength !== null && Number(declaredLength) > bodyLimitBytes && !ownsBodyLimit(path)
           ? problemResponse(tooLarge(bodyLimitBytes), path, context.id)
-          : await handle(request),
+          : await requestLogContext.run(context.trace, handle, request),
         context.id,
+        traceparent,
       )
     } catch (error) {
       // Elysia's own error handler should have answered; this is the last line of defence.
-      logger.error('unhandled error outside the router', { requestId: context.id, error })
-      response = withRequestId(new Response(null, { status: 500 }), context.id)
+      logger.error('unhandled error outside the router', { requestId: context.id, trace_id: traceId, error })
+      response = withRequestId(new Response(null, { status: 500 }), context.id, traceparent)
     }
     const seconds = (performance.now() - started) / 1000
     const route = context.route ?? unmatchedRoute
-    metrics.httpRequestDuration.series(request.method, route, response.status).observe(seconds)
+    metrics.httpRequestDuration.series(request.method, route, response.status).observe(seconds, traceId)
     if (logger.enabled('info')) {
       // The line info('request', {...}) would write, built as one string. The id is a UUID or passed
-      // acceptableId, and Bun takes only known method names: neither can need escaping.
+      // acceptableId, the trace id is hex, and Bun takes only known method names: none can need escaping.
       const remote = context.clientAddress === undefined ? '' : `,"remoteAddr":${json(context.clientAddress)}`
       logger.json(
         'info',
         'request',
-        `"requestId":"${context.id}","method":"${request.method}","path":${json(path)},"route":${json(route)},` +
+        `"requestId":"${context.id}","trace_id":"${traceId}","method":"${request.method}",` +
+          `"path":${json(path)},"route":${json(route)},` +
           `"status":${response.status},"durationMs":${Math.round(seconds * 1e6) / 1e3}${remote}`,
       )
     }

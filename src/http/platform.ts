@@ -27,13 +27,22 @@ export interface ErrorContext {
  * else is logged with its stack and answered with a bare 500 that says nothing about why. Used by the
  * platform for every route after it, and by the routes mounted before it (src/avatars' signed file URLs).
  */
-export function answerError(logger: Logger, { code, error, request, route, path }: ErrorContext): Response {
+export function answerError(
+  logger: Logger,
+  { code, error, request, route, path }: ErrorContext,
+  databaseFault?: (error: DatabaseUnavailableError) => void,
+): Response {
   noteRoute(request, route)
   const requestId = requestIdOf(request)
   const problem = error instanceof HttpProblem ? error : (error as Error).cause
-  if (problem instanceof HttpProblem) return problemResponse(problem, path, requestId)
+  if (problem instanceof HttpProblem) {
+    // The ledger answers its own 503 for a write that cannot commit; the fault is still counted.
+    if (problem.cause instanceof DatabaseUnavailableError) databaseFault?.(problem.cause)
+    return problemResponse(problem, path, requestId)
+  }
   const unavailable = error instanceof DatabaseUnavailableError ? error : (error as Error).cause
   if (unavailable instanceof DatabaseUnavailableError) {
+    databaseFault?.(unavailable)
     // The client sees a bare 503; on-call needs to know which database call failed and why.
     logger.warn('database unavailable', {
       requestId,
@@ -72,11 +81,19 @@ export function answerError(logger: Logger, { code, error, request, route, path 
  * JSON-only bodies within the size limit, and one error handler (answerError). The request id header
  * is set by the request handler, src/http/handler.ts.
  */
-export function platform({ logger, bodyLimitBytes }: { logger: Logger; bodyLimitBytes: number }) {
+export function platform({
+  logger,
+  bodyLimitBytes,
+  databaseFault,
+}: {
+  logger: Logger
+  bodyLimitBytes: number
+  databaseFault?: (error: DatabaseUnavailableError) => void
+}) {
   return new Elysia({ name: 'platform' })
     .onParse({ as: 'global' }, ({ request }) => parseJsonBody(request, bodyLimitBytes))
     .onTransform({ as: 'global' }, noteMatchedRoute)
     .onError({ as: 'global' }, ({ code, error, request, route, path }) =>
-      answerError(logger, { code, error, request, route, path }),
+      answerError(logger, { code, error, request, route, path }, databaseFault),
     )
 }

@@ -3,8 +3,12 @@
 // Bun hands to the wrapper and Elysia passes to every hook unchanged: a property read, where a WeakMap
 // cost a hash look-up on every access.
 
+import { type TraceContext, traceOf } from '../observability/trace'
+
 export interface RequestContext {
   id: string
+  /** The trace the request belongs to: the caller's (traceparent, B3) or a new one. */
+  trace: TraceContext
   /** Route template ("/v1/accounts/:id"), once Elysia has matched one. */
   route: string | undefined
   /** The peer's IP address (the proxy's, behind one); undefined for in-process calls. */
@@ -36,6 +40,7 @@ export function beginRequest(request: Request, clientAddress?: string): RequestC
   const offered = request.headers.get('x-request-id')
   const context: RequestContext = {
     id: offered !== null && acceptableId.test(offered) ? offered : crypto.randomUUID(),
+    trace: traceOf(request.headers),
     route: undefined,
     clientAddress,
   }

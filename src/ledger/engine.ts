@@ -118,8 +118,8 @@ export interface VerifyReport {
  * same Idempotency-Key would repeat.
  */
 export class LedgerUnavailableError extends DatabaseUnavailableError {
-  constructor(reason: string, retryAfterSeconds = 1) {
-    super(reason, retryAfterSeconds)
+  constructor(reason: string, retryAfterSeconds = 1, options?: ErrorOptions) {
+    super(reason, retryAfterSeconds, options)
     // A DatabaseUnavailableError to the HTTP edge (503 for reads too); the message says what it means here.
     this.message = `the ledger cannot commit writes now: ${reason}`
     this.name = 'LedgerUnavailableError'

@@ -79,12 +79,15 @@ async function answer<T>(
   } catch (error) {
     if (error instanceof LedgerInputError) throw new HttpProblem('invalid-parameter', error.message)
     if (!(error instanceof LedgerUnavailableError)) throw error
-    throw new HttpProblem(
+    const problem = new HttpProblem(
       'service-unavailable',
       'The ledger cannot commit writes right now; retry with the same Idempotency-Key.',
       {},
       { 'retry-after': String(error.retryAfterSeconds) },
     )
+    // Kept for the error handler, which counts database faults (ledgerd_db_errors_total).
+    problem.cause = error
+    throw problem
   }
   const headers: Record<string, string> = {}
   if (result.replayed) headers['idempotent-replayed'] = 'true'

@@ -1,11 +1,38 @@
 import { Counter, Histogram, type Registry } from 'prom-client'
+import type { RefusalCode, TransactionKind } from './engine'
+
+export const transactionKinds: readonly TransactionKind[] = ['deposit', 'withdrawal', 'transfer', 'reversal']
+
+const refusalCodes: readonly RefusalCode[] = [
+  'not-found',
+  'destination-not-found',
+  'same-account',
+  'currency-mismatch',
+  'insufficient-funds',
+  'already-reversed',
+  'balance-limit',
+  'idempotency-key-reused',
+  'idempotency-key-in-use',
+]
+
+/** A refusal as the `outcome` label shows it: `insufficient_funds` for `insufficient-funds`. */
+export const outcomeOf = (code: RefusalCode) => code.replaceAll('-', '_')
+
+/** Every value of `outcome`: `committed`, or a refusal. */
+export const ledgerOutcomes = ['committed', ...refusalCodes.map(outcomeOf)]
 
 export function createLedgerMetrics(registry: Registry) {
   return {
     transactions: new Counter({
       name: 'ledger_transactions_total',
-      help: 'Ledger mutations by kind and outcome (committed, or the business refusal that was recorded).',
-      labelNames: ['kind', 'outcome'] as const,
+      help: 'Ledger mutations by kind, outcome (committed, or the refusal) and currency.',
+      labelNames: ['kind', 'outcome', 'currency'] as const,
+      registers: [registry],
+    }),
+    amount: new Counter({
+      name: 'ledger_amount_minor_units_total',
+      help: 'Minor units (cents, for USD) moved by committed mutations, by kind and currency.',
+      labelNames: ['kind', 'currency'] as const,
       registers: [registry],
     }),
     replays: new Counter({

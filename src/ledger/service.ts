@@ -1,6 +1,6 @@
 import type { Principal } from '../auth/principal'
 import type { Account, Caller, Command, LedgerEngine, Result, Transaction } from './engine'
-import type { LedgerMetrics } from './metrics'
+import { type LedgerMetrics, ledgerOutcomes, outcomeOf, transactionKinds } from './metrics'
 
 export interface LedgerDependencies {
   engine: LedgerEngine
@@ -35,14 +35,46 @@ function viewpointOf(transaction: Transaction): string {
  * exactly like something that does not exist.
  */
 export function createLedger({ engine, metrics }: LedgerDependencies) {
-  const counted = async <T>(kind: string, pending: Promise<Result<T>>) => {
+  /** The currency a refused command was in: a look-up, paid only on refusals; `none` if nothing is found. */
+  const currencyOf = async (command: Exclude<Command, { op: 'open-account' }>): Promise<string> => {
+    try {
+      const found =
+        command.op === 'reversal'
+          ? await engine.transaction(command.transactionId)
+          : await engine.account(command.op === 'transfer' ? command.fromAccountId : command.accountId)
+      return found?.currency ?? 'none'
+    } catch {
+      return 'none'
+    }
+  }
+
+  // Currencies are a bounded set (ISO 4217), but 150 of them times every kind and outcome would be
+  // thousands of idle series: each currency's are made, at 0, the first time this process sees it.
+  const seenCurrencies = new Set<string>()
+  const seen = (currency: string) => {
+    if (seenCurrencies.has(currency)) return
+    seenCurrencies.add(currency)
+    for (const kind of transactionKinds) {
+      metrics.amount.inc({ kind, currency }, 0)
+      for (const outcome of ledgerOutcomes) metrics.transactions.inc({ kind, outcome, currency }, 0)
+    }
+  }
+
+  const counted = async (
+    command: Exclude<Command, { op: 'open-account' }>,
+    pending: Promise<Result<Transaction>>,
+  ) => {
     const result = await pending
     if (result.replayed) metrics.replays.inc()
-    else if (kind !== 'open-account') {
-      metrics.transactions.inc({
-        kind,
-        outcome: result.ok ? 'committed' : result.refusal.code.replaceAll('-', '_'),
-      })
+    else if (result.ok) {
+      const { kind, currency, amount } = result.value
+      seen(currency)
+      metrics.transactions.inc({ kind, outcome: 'committed', currency })
+      metrics.amount.inc({ kind, currency }, amount)
+    } else {
+      const currency = await currencyOf(command)
+      seen(currency)
+      metrics.transactions.inc({ kind: command.op, outcome: outcomeOf(result.refusal.code), currency })
     }
     return result
   }
@@ -51,12 +83,15 @@ export function createLedger({ engine, metrics }: LedgerDependencies) {
     account && (account.ownerId === principal.userId || principal.isAdmin) ? account : undefined
 
   return {
-    openAccount(caller: Caller, currency: string): Promise<Result<Account>> {
-      return counted('open-account', engine.openAccount(caller, { op: 'open-account', currency }))
+    async openAccount(caller: Caller, currency: string): Promise<Result<Account>> {
+      const result = await engine.openAccount(caller, { op: 'open-account', currency })
+      if (result.replayed) metrics.replays.inc()
+      if (result.ok) seen(result.value.currency)
+      return result
     },
 
     async move(caller: Caller, command: Exclude<Command, { op: 'open-account' }>): Promise<Result<Viewed>> {
-      const result = await counted(command.op, engine.move(caller, command))
+      const result = await counted(command, engine.move(caller, command))
       if (!result.ok) return result
       const transaction = result.value
       return {

@@ -1,4 +1,5 @@
 import type { LogLevel } from '../config/settings'
+import { requestLogContext } from './log-context'
 
 export type LogFields = Record<string, unknown>
 
@@ -59,7 +60,10 @@ function serialize(value: unknown): unknown {
   return value
 }
 
-/** One JSON object per line on stdout, for whatever collects container logs. */
+/**
+ * One JSON object per line on stdout, for whatever collects container logs. A line written while a
+ * request is handled carries its `trace_id`.
+ */
 export function createLogger(
   level: LogLevel,
   write: LineWriter = stdoutWriter,
@@ -72,6 +76,8 @@ export function createLogger(
     (msg: string, fields?: LogFields) => {
       if (rank[lvl] < min && !always) return
       const entry: LogFields = { time: timestamp(), level: lvl, msg, ...bound }
+      const request = requestLogContext.getStore()
+      if (request !== undefined) entry.trace_id = request.traceId
       if (fields) for (const key in fields) entry[key] = serialize(fields[key])
       write(`${JSON.stringify(entry)}\n`)
     }
@@ -87,8 +93,11 @@ export function createLogger(
       if (rank[lvl] < min) return
       const boundPart = boundJson && `,${boundJson}`
       const fieldsPart = fieldsJson && `,${fieldsJson}`
+      // Trace ids are hex (src/observability/trace.ts): nothing to escape.
+      const traceId = requestLogContext.getStore()?.traceId
+      const tracePart = traceId === undefined ? '' : `,"trace_id":"${traceId}"`
       write(
-        `{"time":"${timestamp()}","level":"${lvl}","msg":${JSON.stringify(msg)}${boundPart}${fieldsPart}}\n`,
+        `{"time":"${timestamp()}","level":"${lvl}","msg":${JSON.stringify(msg)}${tracePart}${boundPart}${fieldsPart}}\n`,
       )
     },
   }

@@ -1,4 +1,3 @@
-import type { Registry } from 'prom-client'
 import { createApp } from '../app'
 import type { TokenEndpoint } from '../auth'
 import { createAuthenticator } from '../auth/authenticator'
@@ -10,10 +9,10 @@ import { builtinVerifier, externalVerifier, type TokenVerifier } from '../auth/v
 import { avatarFilesPath, LocalAvatarStore, loadUrlKey } from '../avatars/local-store'
 import type { Config } from '../config/settings'
 import type { LedgerEngine } from '../ledger/engine'
-import { createLedgerMetrics } from '../ledger/metrics'
 import { startIdempotencyPurge } from '../ledger/purge'
 import { createLedger } from '../ledger/service'
 import type { Logger } from '../observability/logger'
+import type { Metrics } from '../observability/metrics'
 import type { Storage } from '../storage/storage'
 import type { UsersRepository } from '../users/repository'
 
@@ -23,7 +22,7 @@ const exitDelayMs = 200
 /** Per-client failures allowed, as a multiple of the per-email limit: one office shares an address. */
 const clientFailureMultiple = 4
 
-async function tokenSetup(config: Config, storage: Storage) {
+async function tokenSetup(config: Config, storage: Storage, metrics: Metrics) {
   const { users } = storage
   if (config.oidcIssuer) {
     const verify = externalVerifier({
@@ -62,6 +61,7 @@ async function tokenSetup(config: Config, storage: Storage) {
       config.loginMaxFailures * clientFailureMultiple,
       config.loginFailureWindowMs,
     ),
+    events: metrics.auth,
   }
   return { verify, tokens, adminRole: 'admin' }
 }
@@ -89,9 +89,9 @@ async function avatarStore(config: Config) {
  * Builds the API from configuration and an open database: the one place the parts are wired together.
  * Also says which paths enforce their own body limit, for the request handler in front of the app.
  */
-export async function composeApi(config: Config, storage: Storage, logger: Logger, registry: Registry) {
+export async function composeApi(config: Config, storage: Storage, logger: Logger, metrics: Metrics) {
   const users: UsersRepository = storage.users
-  const ledgerMetrics = createLedgerMetrics(registry)
+  const ledgerMetrics = metrics.ledger
   const engine: LedgerEngine = await storage.openLedger(config, {
     committed(batchSize, seconds) {
       ledgerMetrics.batchSize.observe(batchSize)
@@ -110,13 +110,14 @@ export async function composeApi(config: Config, storage: Storage, logger: Logge
   })
   const ledger = createLedger({ engine, metrics: ledgerMetrics })
   const purge = startIdempotencyPurge({ engine, retentionMs: config.idempotencyRetentionMs, logger })
-  const { verify, tokens, adminRole } = await tokenSetup(config, storage)
+  const { verify, tokens, adminRole } = await tokenSetup(config, storage, metrics)
   const authenticate = createAuthenticator({
     verify: cachedVerifier(verify, config.tokenCacheSize),
     users,
     mode: tokens.mode,
     adminRole,
     logger,
+    events: metrics.auth,
   })
   const avatars = await avatarStore(config)
   const app = createApp({
@@ -128,10 +129,16 @@ export async function composeApi(config: Config, storage: Storage, logger: Logge
     users,
     // With an identity provider, users come from it: a local sign-up could never log in.
     signup: tokens.mode === 'external' ? 'closed' : config.signup,
-    avatars: { store: avatars.store, timeoutMs: config.avatarStoreTimeoutMs, logger },
+    avatars: {
+      store: avatars.store,
+      timeoutMs: config.avatarStoreTimeoutMs,
+      logger,
+      failed: metrics.avatarStoreFailed,
+    },
     avatarMaxBytes: config.avatarMaxBytes,
     avatarFiles: avatars.files,
     ledger,
+    databaseFault: metrics.databaseFault,
   })
   // Signed avatar uploads are checked against the exact length that was signed, which may pass --body-limit.
   const ownsBodyLimit = (pathname: string) =>

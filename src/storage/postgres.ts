@@ -3,6 +3,7 @@ import type { Config } from '../config/settings'
 import { postgresMigrations } from '../db/migrations/postgres'
 import { openPostgres, type Sql } from '../db/postgres/connection'
 import { migratePostgres, postgresMigrationStatus } from '../db/postgres/migrator'
+import { countPoolUsage } from '../db/postgres/pool-usage'
 import type { GeneratedSecrets } from '../files/generated-secrets'
 import { postgresHealthRepository } from '../health/postgres-repository'
 import { openPostgresLedgerEngine } from '../ledger/postgres/engine'
@@ -44,12 +45,18 @@ export function redactedDatabaseUrl(raw: string): string {
  * database that is not up yet shows as failing queries that `serve` retries, not as a crash.
  */
 export function openPostgresStorage(config: Config): Storage & { sql: Sql } {
-  const sql = openPostgres(config)
+  let connectionClosed = () => {}
+  const { sql, usage } = countPoolUsage(
+    openPostgres(config, () => connectionClosed()),
+    config.dbPoolSize,
+  )
+  connectionClosed = usage.connectionClosed
   return {
     kind: 'postgres',
     location: redactedDatabaseUrl(config.databaseUrl),
     schemaVersion: postgresMigrations.at(-1)?.version ?? 0,
     sql,
+    poolUsage: usage,
     users: postgresUsersRepository(sql),
     health: postgresHealthRepository(sql),
     secrets: postgresSecrets(sql),

@@ -1,6 +1,7 @@
 import type { LoginThrottle } from '../auth/login-throttle'
 import type { Config } from '../config/settings'
 import type { MigrationStatus } from '../db/migrator'
+import type { PoolUsage } from '../db/postgres/pool-usage'
 import type { GeneratedSecrets } from '../files/generated-secrets'
 import type { HealthRepository } from '../health/repository'
 import type { LedgerEngine, VerifyReport } from '../ledger/engine'
@@ -21,6 +22,8 @@ export interface Storage {
   readonly users: UsersRepository
   readonly health: HealthRepository
   readonly secrets: GeneratedSecrets
+  /** PostgreSQL only: how busy the connection pool is, for its gauges. */
+  readonly poolUsage?: PoolUsage
   /**
    * Failed logins counted per key of one scope ("email", "client"): in memory for SQLite's one process,
    * in the database for PostgreSQL's replicas, so guesses spread over them are counted together.

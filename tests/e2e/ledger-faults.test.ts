@@ -9,6 +9,7 @@ import {
   type Reply,
 } from '../support/ledger-client'
 import { type RunningLedgerd, runLedgerd, startLedgerd } from '../support/ledgerd-process'
+import { metricsText, sampleValue } from '../support/metrics'
 import { disposeAllVolumes, type Ext4Volume, ext4Volume, tmpfsVolume, type Volume } from '../support/volumes'
 
 // Real storage faults under the compiled binary: a full disk, a read-only remount, an ext4 error in the
@@ -108,6 +109,14 @@ function killIfRunning(server: RunningLedgerd | undefined) {
   if (server && server.process.exitCode === null && !server.process.killed) server.process.kill('SIGKILL')
 }
 
+async function faultMetrics(server: RunningLedgerd, kind: string) {
+  const text = await metricsText(server.adminUrl)
+  return {
+    databaseErrors: sampleValue(text, 'ledgerd_db_errors_total', { dialect: 'sqlite', kind }),
+    ready: sampleValue(text, 'ledgerd_ready'),
+  }
+}
+
 /**
  * The shared shape of the disk-full and read-only scenarios: the fault, a refused deposit that changes
  * nothing, readiness that says why, the fault lifted, readiness back with no client write, and the same
@@ -117,6 +126,7 @@ async function refusedThenRecovered(
   volume: Volume,
   fault: () => Promise<unknown>,
   lift: () => Promise<void>,
+  faultKind: string,
 ) {
   let server: RunningLedgerd | undefined
   try {
@@ -133,6 +143,7 @@ async function refusedThenRecovered(
       balance: await balanceOf(funded),
       transactions: await transactionCount(funded),
       readiness: await readinessBecomes(server, 503, readinessFollowsMs),
+      metrics: await faultMetrics(server, faultKind),
     }
 
     await lift()
@@ -158,6 +169,8 @@ async function refusedThenRecovered(
         balance: seedAmount,
         transactions: transactionsBefore,
         readiness: { status: 503, body: { status: 'not ready', reason: expect.stringMatching(/writ/i) } },
+        // What on-call sees: the refused write counted by kind, and readiness false in the metrics too.
+        metrics: { databaseErrors: 1, ready: 0 },
       },
       readinessAfterLift: 200,
       retried: { status: 201, replayed: false },
@@ -179,6 +192,7 @@ test('disk full: a deposit answers 503 with Retry-After and changes nothing; rea
     volume,
     () => volume.fill(),
     () => volume.free(),
+    'disk_full',
   )
 }, 30_000)
 

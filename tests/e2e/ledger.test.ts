@@ -17,6 +17,7 @@ import {
   startLedgerd,
   testStorage,
 } from '../support/ledgerd-process'
+import { metricsText as adminMetrics, samples } from '../support/metrics'
 import { expectVerified } from '../support/verify'
 
 // The ledger API against the compiled binary, written from the API contract: concurrency, idempotency,
@@ -82,23 +83,7 @@ async function signUpAdmin(target: RunningLedgerd, client: LedgerClient): Promis
 }
 
 async function metricsText(target: RunningLedgerd): Promise<string> {
-  const response = await fetch(`${target.adminUrl}/metrics`)
-  expect(response.status).toBe(200)
-  return response.text()
-}
-
-/** Samples of one metric: the labels and value of each line named exactly `name`. */
-function samples(text: string, name: string): { labels: Record<string, string>; value: number }[] {
-  const found: { labels: Record<string, string>; value: number }[] = []
-  for (const line of text.split('\n')) {
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line)
-    if (!match || match[1] !== name) continue
-    const labels: Record<string, string> = {}
-    for (const pair of (match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g))
-      labels[pair[1] as string] = pair[2] as string
-    found.push({ labels, value: Number(match[3]) })
-  }
-  return found
+  return adminMetrics(target.adminUrl)
 }
 
 beforeAll(async () => {
@@ -941,7 +926,21 @@ describe('metrics', () => {
 
     const text = await metricsText(server)
     const transactions = samples(text, 'ledger_transactions_total')
-    for (const sample of transactions) expect(Object.keys(sample.labels).sort()).toEqual(['kind', 'outcome'])
+    for (const sample of transactions) {
+      expect(Object.keys(sample.labels).sort()).toEqual(['currency', 'kind', 'outcome'])
+    }
+    // Committed and refused alike are counted in the account's currency.
+    const usd = transactions.filter((s) => s.labels.currency === 'USD' && s.value > 0)
+    expect(usd.map((s) => s.labels.outcome)).toEqual(
+      expect.arrayContaining(['committed', 'insufficient_funds']),
+    )
+    const moved = samples(text, 'ledger_amount_minor_units_total')
+    const movedBy = (kind: string) =>
+      moved.find((s) => s.labels.kind === kind && s.labels.currency === 'USD')?.value
+    // Deposits of 10 by this test (and others'); its transfer of 1; two withdrawals of 1, one replayed.
+    expect(movedBy('deposit')).toBeGreaterThanOrEqual(20)
+    expect(movedBy('transfer')).toBeGreaterThanOrEqual(1)
+    expect(movedBy('reversal')).toBeGreaterThanOrEqual(10)
     const kinds = new Set(transactions.filter((s) => s.value > 0).map((s) => s.labels.kind))
     expect([...kinds].sort()).toEqual(['deposit', 'reversal', 'transfer', 'withdrawal'])
     const withdrawalOutcomes = transactions.filter((s) => s.labels.kind === 'withdrawal' && s.value > 0)

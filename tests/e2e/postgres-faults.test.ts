@@ -8,6 +8,7 @@ import {
   ledgerClient,
 } from '../support/ledger-client'
 import { type RunningLedgerd, runLedgerd, serveArgs, startLedgerd, tempDir } from '../support/ledgerd-process'
+import { metricsText, samples } from '../support/metrics'
 import { startPostgres, type TestPostgres } from '../support/postgres'
 
 // PostgreSQL going away is an ordinary event: ledgerd on a private PostgreSQL that the tests stop and
@@ -187,6 +188,13 @@ describe('PostgreSQL faults', () => {
         expect(result.statuses.get(503) ?? 0).toBeGreaterThan(0)
         expect(result.statuses.get(201) ?? 0).toBeGreaterThan(0)
         expect(replica.process.exitCode).toBeNull()
+        // Every 503 the load saw was counted by the kind of fault, and each kind was one the code knows.
+        const faults = samples(await metricsText(replica.adminUrl), 'ledgerd_db_errors_total')
+        const counted = Object.fromEntries(faults.map((f) => [f.labels.kind, f.value]))
+        const total = faults.reduce((sum, fault) => sum + fault.value, 0)
+        expect(total).toBeGreaterThanOrEqual(result.statuses.get(503) ?? 0)
+        expect(counted.other).toBe(0)
+        expect(faults.every((fault) => fault.labels.dialect === 'postgres')).toBe(true)
         await expectAllPresent(client, owned.user.token, result.acknowledged)
         const after = await client.deposit(owned.user.token, owned.account.id, 1)
         expect(after.status).toBe(201)

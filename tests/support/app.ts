@@ -35,7 +35,7 @@ export async function inProcessLedgerd(settings: Record<string, string> = {}): P
   const log = captureLogger()
   const metrics = createMetrics()
   const storage = sqliteStorageOf(config, db)
-  const { app, ownsBodyLimit, close } = await composeApi(config, storage, log.logger, metrics.registry)
+  const { app, ownsBodyLimit, close } = await composeApi(config, storage, log.logger, metrics)
   const fetch = instrument((request) => app.handle(request), {
     logger: log.logger,
     metrics,

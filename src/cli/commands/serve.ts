@@ -12,6 +12,7 @@ import { composeApi } from '../../server/compose'
 import { type Listeners, listen } from '../../server/listen'
 import { shutdownGracefully } from '../../server/shutdown'
 import { onShutdownSignal } from '../../server/signals'
+import { registerStorageMetrics } from '../../storage/metrics'
 import { openPostgresStorage } from '../../storage/postgres'
 import { openSqliteStorage } from '../../storage/sqlite'
 import type { Storage } from '../../storage/storage'
@@ -102,7 +103,8 @@ async function serve(
   // Listening for signals before the listeners exist: a SIGTERM that arrives during start-up then still
   // shuts down cleanly (exit 0) instead of killing the process mid-way.
   const shutdownSignal = onShutdownSignal(logger)
-  const metrics = createMetrics()
+  const metrics = createMetrics({ storage: storage.kind })
+  registerStorageMetrics(metrics.registry, storage, config.dataDir)
   let composed: Awaited<ReturnType<typeof composeApi>> | undefined
   const readiness = new ReadinessProbe(storage.health, storage.schemaVersion, async () =>
     composed ? composed.engine.writeProblem() : 'starting',
@@ -138,7 +140,7 @@ async function serve(
     try {
       const applied = await storage.migrate()
       if (applied.length > 0) logger.info('migrations applied', { versions: applied })
-      composed = await composeApi(config, storage, logger, metrics.registry)
+      composed = await composeApi(config, storage, logger, metrics)
     } catch (error) {
       if (error instanceof MigrationError || !retryDatabase) {
         await stopListening()

@@ -61,7 +61,7 @@ export function tlsOptions(config: Pick<PostgresConfig, 'dbSslMode' | 'dbSslRoot
  * A pool of connections to the configured PostgreSQL. Connections open lazily, so this never fails:
  * a server that is down shows up as failing queries (503s and a false /readyz), never as a crash loop.
  */
-export function openPostgres(config: PostgresConfig): Sql {
+export function openPostgres(config: PostgresConfig, onclose?: () => void): Sql {
   return postgres(config.databaseUrl, {
     max: config.dbPoolSize,
     connect_timeout: Math.max(1, Math.ceil(config.dbConnectTimeoutMs / 1000)),
@@ -81,6 +81,8 @@ export function openPostgres(config: PostgresConfig): Sql {
     },
     // Notices (e.g. "relation already exists, skipping") are not ledgerd's to print.
     onnotice: () => {},
+    // Every connection that closes, for the pool gauges (src/db/postgres/pool-usage.ts).
+    onclose,
     // int8 comes back as a string by default; every engine converts its own columns explicitly.
     fetch_types: false,
   })

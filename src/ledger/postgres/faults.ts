@@ -44,10 +44,15 @@ const messageOf = (error: unknown) => (error instanceof Error ? error.message : 
 export function ledgerErrorOf(error: unknown, committing: boolean): Error {
   if (error instanceof LedgerUnavailableError || error instanceof LedgerInputError) return error
   if (committing && (databaseCannotWrite(error) || sqlstateOf(error).startsWith('CONNECTION'))) {
-    return new LedgerUnavailableError(`the outcome of a commit is unknown: ${messageOf(error)}`)
+    return new LedgerUnavailableError(`the outcome of a commit is unknown: ${messageOf(error)}`, 1, {
+      cause: error,
+    })
   }
-  if (databaseCannotWrite(error)) return new LedgerUnavailableError(messageOf(error))
-  if (isConflict(error)) return new LedgerUnavailableError(`too many conflicts: ${messageOf(error)}`)
+  // The cause keeps the SQLSTATE, which the fault metric is labelled by (src/db/faults.ts).
+  if (databaseCannotWrite(error)) return new LedgerUnavailableError(messageOf(error), 1, { cause: error })
+  if (isConflict(error)) {
+    return new LedgerUnavailableError(`too many conflicts: ${messageOf(error)}`, 1, { cause: error })
+  }
   if (isDataException(error)) return new LedgerInputError(`PostgreSQL cannot store it: ${messageOf(error)}`)
   return error instanceof Error ? error : new Error(String(error))
 }

@@ -56,7 +56,9 @@ describe('builtinVerifier', () => {
     ],
   ])('%s: TokenRejected saying which check failed', async (_, tokenClaims, reason) => {
     const token = await signToken(edKey, tokenClaims)
-    await expect(verify(token)).rejects.toEqual(new TokenRejected(reason))
+    const rejected = await verify(token).catch((error: unknown) => error)
+    expect(rejected).toBeInstanceOf(TokenRejected)
+    expect((rejected as TokenRejected).message).toBe(reason)
   })
 
   test('an RS256 or HS256 token is refused for its algorithm before any key is looked up', async () => {
@@ -64,9 +66,10 @@ describe('builtinVerifier', () => {
       await signToken(rsaKey, claims()),
       await hmacToken(edKey.publicPem, claims(), { kid: edKey.kid }),
     ]) {
-      await expect(verify(token)).rejects.toEqual(
-        new TokenRejected('the token is signed with an algorithm that is not accepted'),
-      )
+      await expect(verify(token)).rejects.toMatchObject({
+        message: 'the token is signed with an algorithm that is not accepted',
+        kind: 'token_bad_algorithm',
+      })
     }
   })
 })
@@ -117,7 +120,7 @@ describe('externalVerifier: a JWKS that cannot be fetched is KeysUnavailable, ne
     const verify = verifierFor(`http://127.0.0.1:${provider.port}/jwks`)
     const stranger = await generateSigningKey('RS256', 'stranger')
     await expect(verify(await signToken(stranger, claims()))).rejects.toEqual(
-      new TokenRejected('the token is signed with an unknown key'),
+      new TokenRejected('the token is signed with an unknown key', 'token_unknown_key'),
     )
   })
 })

@@ -60,9 +60,23 @@ describe('avatar service', () => {
       expect.objectContaining({
         level: 'warn',
         msg: 'avatar store unavailable',
-        operation: 'presign download',
+        operation: 'presign_download',
       }),
     )
+  })
+
+  test('each failed or timed-out store call is reported with its operation; a store problem is not', async () => {
+    const failed: string[] = []
+    const refusing = fakeStore(() => Promise.reject(new Error('ECONNREFUSED')))
+    const deps = { ...access(refusing.store), failed: (operation: string) => failed.push(operation) }
+    await problemOf(requestUpload(deps, ann, spec, base))
+    await problemOf(downloadUrl(deps, ann, ann.userId, base))
+    await problemOf(
+      downloadUrl({ ...deps, store: fakeStore(never).store, timeoutMs: 20 }, ann, ann.userId, base),
+    )
+    const deciding = fakeStore(() => Promise.reject(new HttpProblem('not-found')))
+    await problemOf(downloadUrl({ ...deps, store: deciding.store }, ann, ann.userId, base))
+    expect(failed).toEqual(['presign_upload', 'presign_download', 'presign_download'])
   })
 
   test('uploads are bounded the same way (presigning can wait on credentials)', async () => {

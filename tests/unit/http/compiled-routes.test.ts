@@ -9,7 +9,7 @@ const { app, close } = await composeApi(
   ledgerd.config,
   sqliteStorageOf(ledgerd.config, ledgerd.db),
   ledgerd.log.logger,
-  createMetrics().registry,
+  createMetrics(),
 )
 afterAll(async () => {
   await close()

@@ -29,6 +29,7 @@ describe('request context', () => {
     const context = beginRequest(request, '203.0.113.9')
     noteRoute(request, '/v1/meta')
     expect(requestIdOf(request)).toBe('abc-1')
-    expect(context).toEqual({ id: 'abc-1', route: '/v1/meta', clientAddress: '203.0.113.9' })
+    expect(context).toMatchObject({ id: 'abc-1', route: '/v1/meta', clientAddress: '203.0.113.9' })
+    expect(context.trace.traceId).toMatch(/^[0-9a-f]{32}$/)
   })
 })
