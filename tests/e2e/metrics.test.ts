@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { rmSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { type LedgerClient, ledgerClient } from '../support/ledger-client'
-import { type RunningLedgerd, startLedgerd, tempDir, testStorage } from '../support/ledgerd-process'
+import { type RunningLedgerd, startLedgerd, testStorage } from '../support/ledgerd-process'
 import { metricsText, samples, sampleValue } from '../support/metrics'
+import { startPrometheus } from '../support/prometheus'
 
 // The metric catalog (NOTES.md) against the compiled binary: each metric moves when its event happens,
 // labels stay bounded whatever clients send, and a real Prometheus scrapes the OpenMetrics exposition
@@ -213,38 +212,21 @@ describe('the catalog on the compiled binary', () => {
   })
 })
 
-/** A port the kernel picked, free when returned (Prometheus takes no port 0 and reports none). */
-function freePort(): number {
-  const probe = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() })
-  const { port } = probe
-  probe.stop(true)
-  return port as number
-}
-
 describe('a real Prometheus scraping ledgerd', () => {
   test('stores the exemplar of a request: its trace id comes back from /api/v1/query_exemplars', async () => {
-    const dir = tempDir('ledgerd-prometheus-')
-    const port = freePort()
     const admin = new URL(server.adminUrl)
-    writeFileSync(
-      join(dir, 'prometheus.yml'),
-      [
-        'global: { scrape_interval: 1s, scrape_timeout: 900ms }',
-        'scrape_configs:',
-        '  - job_name: ledgerd',
-        `    static_configs: [{ targets: ["${admin.host}"], labels: { namespace: test, pod: ledgerd-0 } }]`,
-        '',
-      ].join('\n'),
-    )
-    const prometheus = Bun.spawn(
-      [
-        'prometheus',
-        `--config.file=${join(dir, 'prometheus.yml')}`,
-        `--storage.tsdb.path=${join(dir, 'data')}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        '--enable-feature=exemplar-storage',
-      ],
-      { stdout: 'ignore', stderr: 'pipe' },
+    const prometheus = await startPrometheus(
+      () => ({
+        global: { scrape_interval: '1s', scrape_timeout: '900ms' },
+        scrape_configs: [
+          {
+            job_name: 'ledgerd',
+            static_configs: [{ targets: [admin.host], labels: { namespace: 'test', pod: 'ledgerd-0' } }],
+          },
+        ],
+      }),
+      {},
+      ['--enable-feature=exemplar-storage'],
     )
     try {
       const slowTrace = crypto.randomUUID().replaceAll('-', '')
@@ -262,9 +244,7 @@ describe('a real Prometheus scraping ledgerd', () => {
           start: String(now - 300),
           end: String(now + 10),
         })
-        const answer = await fetch(`http://127.0.0.1:${port}/api/v1/query_exemplars?${query}`).catch(
-          () => undefined,
-        )
+        const answer = await fetch(`${prometheus.url}/api/v1/query_exemplars?${query}`).catch(() => undefined)
         if (answer?.status !== 200) continue
         const { data } = (await answer.json()) as {
           data: { exemplars: { labels: { trace_id: string } }[] }[]
@@ -273,18 +253,14 @@ describe('a real Prometheus scraping ledgerd', () => {
       }
       expect(found.length).toBeGreaterThan(0)
       // The scrape itself went well, so every catalog series is in Prometheus too.
-      const up = await fetch(
-        `http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent('up{job="ledgerd"}')}`,
+      const up = await prometheus.query('up{job="ledgerd"}')
+      expect(up.data?.result[0]?.value?.[1]).toBe('1')
+      const stored = await prometheus.query(
+        `ledgerd_auth_failures_total{job="ledgerd",reason="unknown_user"}`,
       )
-      const result = ((await up.json()) as { data: { result: { value: [number, string] }[] } }).data.result
-      expect(result[0]?.value[1]).toBe('1')
-      const counter = `ledgerd_auth_failures_total{job="ledgerd",reason="unknown_user"}`
-      const stored = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(counter)}`)
-      expect(((await stored.json()) as { data: { result: unknown[] } }).data.result).toHaveLength(1)
+      expect(stored.data?.result).toHaveLength(1)
     } finally {
-      prometheus.kill('SIGKILL')
-      await prometheus.exited
-      rmSync(dir, { recursive: true, force: true })
+      await prometheus.stop()
     }
   }, 60_000)
 })
