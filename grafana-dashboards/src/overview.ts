@@ -1,6 +1,6 @@
 import { dashboardLink, finish, ledgerdDashboard, runbooksLink, uids } from './frame'
 import { row, statPanel, tablePanel, timeseriesPanel } from './panels'
-import { ledgerd, quantile, rate, share } from './selectors'
+import { eventLoopLagByPod, ledgerd, processCpuByPod, quantile, rate, share } from './selectors'
 import { unit } from './units'
 
 const requests = 'http_request_duration_seconds_count'
@@ -93,9 +93,7 @@ export function overview() {
         unit: unit.cpuCores,
         width: 6,
         min: 0,
-        queries: [
-          { expr: `sum by (pod) (${rate('process_cpu_seconds_total', ledgerd())})`, legend: '{{pod}}' },
-        ],
+        queries: [{ expr: processCpuByPod, legend: '{{pod}}' }],
       }),
     )
     .withPanel(
@@ -108,7 +106,7 @@ export function overview() {
         unit: unit.seconds,
         width: 6,
         threshold: 0.05,
-        queries: [{ expr: `max by (pod) (nodejs_eventloop_lag_seconds${ledgerd()})`, legend: '{{pod}}' }],
+        queries: [{ expr: eventLoopLagByPod, legend: '{{pod}}' }],
       }),
     )
     .withPanel(

@@ -1,6 +1,6 @@
 import { finish, ledgerdDashboard, siblingsLink, uids } from './frame'
 import { statPanel, timeseriesPanel } from './panels'
-import { ledgerd, rate } from './selectors'
+import { eventLoopLagByPod, ledgerd, processCpuByPod } from './selectors'
 import { unit } from './units'
 
 export function runtime() {
@@ -41,9 +41,7 @@ export function runtime() {
           'and every request slows; sustained near one core means ledgerd is the bottleneck.',
         unit: unit.cpuCores,
         min: 0,
-        queries: [
-          { expr: `sum by (pod) (${rate('process_cpu_seconds_total', ledgerd())})`, legend: '{{pod}}' },
-        ],
+        queries: [{ expr: processCpuByPod, legend: '{{pod}}' }],
       }),
     )
     .withPanel(
@@ -55,7 +53,7 @@ export function runtime() {
           'body, a blocking call.',
         unit: unit.seconds,
         threshold: 0.05,
-        queries: [{ expr: `max by (pod) (nodejs_eventloop_lag_seconds${ledgerd()})`, legend: '{{pod}}' }],
+        queries: [{ expr: eventLoopLagByPod, legend: '{{pod}}' }],
       }),
     )
     .withPanel(

@@ -26,3 +26,9 @@ export function share(by: string[], part: string, whole: string): string {
   const sum = (expr: string) => (by.length === 0 ? `sum(${expr})` : `sum by (${by.join(', ')}) (${expr})`)
   return `(${sum(part)} or ${sum(whole)} * 0) / ${sum(whole)}`
 }
+
+/** CPU cores each ledgerd process uses (the overview and the runtime dashboard show it). */
+export const processCpuByPod = `sum by (pod) (${rate('process_cpu_seconds_total', ledgerd())})`
+
+/** The worst event-loop delay per pod, from ledgerd's own sampler. */
+export const eventLoopLagByPod = `max by (pod) (nodejs_eventloop_lag_seconds${ledgerd()})`

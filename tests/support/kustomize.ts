@@ -1,6 +1,6 @@
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { readdirSync } from 'node:fs'
 import { join, relative, resolve } from 'node:path'
-import ts from 'typescript'
+import { literalTypeErrors } from './typecheck'
 
 // The Kustomize bundle as the tests see it: every overlay and scenario rendered by `kubectl kustomize`,
 // parsed into plain objects, and a strict schema check (unknown fields refused) built on the types of
@@ -170,19 +170,16 @@ export async function validateModel(object: Manifest): Promise<void> {
   new Model(object).validate()
 }
 
+/** A TypeScript identifier for an apiVersion/kind key, unique per key. */
+const aliasOf = (key: string) => `Schema_${key.replace(/[^A-Za-z0-9]/g, '_')}`
+
 /**
  * The check validate() lacks: each object written as a TypeScript literal that `satisfies` its
  * interface, so the compiler's excess-property check refuses any field the schema does not have
  * (anywhere in the object), as `kubectl apply --validate=strict` would. One compiler run for all the
  * groups (about 1.5 s); returns one message per problem, naming the group and object.
  */
-/** A TypeScript identifier for an apiVersion/kind key, unique per key. */
-const aliasOf = (key: string) => `Schema_${key.replace(/[^A-Za-z0-9]/g, '_')}`
-
 export function strictFieldErrors(groups: Record<string, Manifest[]>): string[] {
-  const dir = join(repoRoot, 'node_modules/.cache/ledgerd-kustomize', `${process.pid}-${Date.now()}`)
-  mkdirSync(dir, { recursive: true })
-  const file = join(dir, 'manifests.ts')
   const lines: string[] = []
   const imports = new Set<string>()
   const unknownKinds: string[] = []
@@ -203,32 +200,5 @@ export function strictFieldErrors(groups: Record<string, Manifest[]>): string[] 
       )
     }
   }
-  writeFileSync(file, [...imports, ...lines].join('\n'))
-  try {
-    const program = ts.createProgram([file], {
-      strict: true,
-      noEmit: true,
-      skipLibCheck: true,
-      target: ts.ScriptTarget.ESNext,
-      module: ts.ModuleKind.Preserve,
-      moduleResolution: ts.ModuleResolutionKind.Bundler,
-      types: [],
-    })
-    const diagnostics = ts.getPreEmitDiagnostics(program)
-    const source = program.getSourceFile(file)
-    return [
-      ...unknownKinds,
-      ...diagnostics.map((d) => {
-        const message = ts.flattenDiagnosticMessageText(d.messageText, '\n')
-        if (!d.file || d.start === undefined || !source) return message
-        // Name the object the error is in: the nearest "// kind name" line above it.
-        const text = source.text.slice(0, d.start)
-        const owner = text.slice(text.lastIndexOf('\n// ') + 4).split('\n')[0]
-        const line = source.getLineAndCharacterOfPosition(d.start).line + 1
-        return `${owner} (line ${line}): ${message}`
-      }),
-    ]
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
+  return [...unknownKinds, ...literalTypeErrors('ledgerd-kustomize', [...imports, ...lines].join('\n'))]
 }

@@ -1,14 +1,10 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
-import ts from 'typescript'
+import { literalTypeErrors } from '../../support/typecheck'
 import type { DashboardJson } from './committed'
 
 // No JSON Schema of Grafana's dashboard ships offline; the Grafana Foundation SDK's TypeScript types are
 // generated from Grafana's own CUE schemas (the kinds Grafana validates against). So each dashboard is
 // written out as TypeScript literals that `satisfies` those types: the compiler refuses unknown fields
 // (excess-property check), wrong types and enum values outside the schema's, anywhere in the object.
-
-const repoRoot = resolve(import.meta.dir, '../../..')
 
 /** The panel plugins the dashboards use, with the SDK module that types their options and custom fields. */
 export const panelSchemas: Record<string, { options: string; custom: string }> = {
@@ -57,9 +53,6 @@ type Row = Json<dashboard.RowPanel>
 
 /** Every problem the compiler finds, one message per problem naming the dashboard and the panel. */
 export function schemaErrors(boards: Record<string, DashboardJson>): string[] {
-  const dir = join(repoRoot, 'node_modules/.cache/ledgerd-dashboards', `${process.pid}-${Date.now()}`)
-  mkdirSync(dir, { recursive: true })
-  const file = join(dir, 'dashboards.ts')
   const lines: string[] = [prelude]
   const problems: string[] = []
   let index = 0
@@ -80,32 +73,6 @@ export function schemaErrors(boards: Record<string, DashboardJson>): string[] {
       lines.push(`export const panel${index++} = ${JSON.stringify(panel, null, 2)} satisfies ${type}`)
     }
   }
-  writeFileSync(file, lines.join('\n'))
-  try {
-    const program = ts.createProgram([file], {
-      strict: true,
-      noEmit: true,
-      skipLibCheck: true,
-      target: ts.ScriptTarget.ESNext,
-      module: ts.ModuleKind.Preserve,
-      moduleResolution: ts.ModuleResolutionKind.Bundler,
-      types: [],
-    })
-    const source = program.getSourceFile(file)
-    for (const diagnostic of ts.getPreEmitDiagnostics(program)) {
-      const message = ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n')
-      if (diagnostic.file !== source || diagnostic.start === undefined) {
-        problems.push(message)
-        continue
-      }
-      // The nearest "// <dashboard>: panel ..." comment above the error names what is wrong.
-      const text = source?.text ?? ''
-      const before = text.slice(0, diagnostic.start)
-      const label = before.slice(before.lastIndexOf('\n// ') + 4).split('\n')[0]
-      problems.push(`${label}: ${message}`)
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
+  problems.push(...literalTypeErrors('ledgerd-dashboards', lines.join('\n')))
   return problems
 }
