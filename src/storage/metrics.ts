@@ -1,4 +1,4 @@
-import { statfsSync } from 'node:fs'
+import { statfs } from 'node:fs/promises'
 import { Gauge, type Registry } from 'prom-client'
 import type { Storage } from './storage'
 
@@ -39,23 +39,25 @@ export function registerStorageMetrics(registry: Registry, storage: Storage, dat
     })
     return
   }
-  const volume = () => statfsSync(dataDir)
+  // Asynchronous: a scrape never holds the event loop on a slow or hung volume. A volume that cannot be
+  // read (the data dir gone) leaves the gauges at their last value rather than failing the whole scrape.
+  const volume = () => statfs(dataDir).catch(() => undefined)
   new Gauge({
     name: 'ledgerd_data_volume_available_bytes',
     help: "Bytes an unprivileged process can still write on the data dir's volume (statfs, at scrape).",
     registers: [registry],
-    collect() {
-      const stats = volume()
-      this.set(stats.bavail * stats.bsize)
+    async collect() {
+      const stats = await volume()
+      if (stats) this.set(stats.bavail * stats.bsize)
     },
   })
   new Gauge({
     name: 'ledgerd_data_volume_capacity_bytes',
     help: "Size of the data dir's volume in bytes (statfs, at scrape).",
     registers: [registry],
-    collect() {
-      const stats = volume()
-      this.set(stats.blocks * stats.bsize)
+    async collect() {
+      const stats = await volume()
+      if (stats) this.set(stats.blocks * stats.bsize)
     },
   })
 }
