@@ -1,6 +1,14 @@
 # Sourced by scripts/deploy.sh and scripts/deploy-monitoring.sh: the one place the Grafana admin Secret
 # is made. Defines functions only; never exits the shell that sources it.
+# Usage: source scripts/lib/grafana-admin-secret.sh; ensure_grafana_admin_secret NAMESPACE WORKDIR
 # shellcheck shell=bash
+# Run instead of sourced: this header on --help, else a usage error (nothing else runs).
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  case ${1:-} in
+    -h | --help) sed -n '/^#!/d;/^# shellcheck/d;/^#/!q;s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    *) echo "usage: source scripts/lib/grafana-admin-secret.sh (a library, not a command)" >&2; exit 2 ;;
+  esac
+fi
 
 # ensure_grafana_admin_secret NAMESPACE WORKDIR: the monitoring component's Grafana reads its admin
 # password from the Secret ledgerd-grafana-admin and has no default. Made once, from the kernel's random

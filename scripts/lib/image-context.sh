@@ -1,7 +1,15 @@
 # Sourced by scripts/build-image.sh and scripts/push.sh: the image's build context and build arguments,
 # the same for a local build and a pushed one. Defines functions only; never exits the shell that
 # sources it. Run from the repository root.
+# Usage: source scripts/lib/image-context.sh; image_build_args [SOURCE_URL]; stage_image_context PLATFORM...
 # shellcheck shell=bash
+# Run instead of sourced: this header on --help, else a usage error (nothing else runs).
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  case ${1:-} in
+    -h | --help) sed -n '/^#!/d;/^# shellcheck/d;/^#/!q;s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    *) echo "usage: source scripts/lib/image-context.sh (a library, not a command)" >&2; exit 2 ;;
+  esac
+fi
 
 # image_build_args [SOURCE_URL]: sets the array image_build_args_out to the Dockerfile's --build-arg
 # flags (version from package.json, HEAD's revision and commit time, the source URL).
