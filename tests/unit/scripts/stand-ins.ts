@@ -32,7 +32,7 @@ export function standIns(bodies: Record<string, string>, basePath = process.env.
   }
   return {
     dir,
-    path: `${dir}:${basePath}`,
+    path: basePath ? `${dir}:${basePath}` : dir,
     calls() {
       try {
         return readFileSync(log, 'utf8').split('\n').filter(Boolean)
