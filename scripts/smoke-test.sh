@@ -53,15 +53,17 @@ fail() {
   exit 1
 }
 
-# port_forward TARGET REMOTE_PORT: starts `kubectl port-forward` on a local port kubectl picks and
-# prints that port, from kubectl's "Forwarding from 127.0.0.1:PORT -> REMOTE" line.
+# port_forward TARGET REMOTE_PORT: starts `kubectl port-forward` on a local port kubectl picks and sets
+# $forwarded_port from kubectl's "Forwarding from 127.0.0.1:PORT -> REMOTE" line. Not in a $(...)
+# subshell: the cleanup must see the forward's pid.
 port_forward() {
-  local log="$work/port-forward-${1//\//-}.log" port=""
+  local log="$work/port-forward-${1//\//-}.log"
+  forwarded_port=""
   kubectl -n "$namespace" port-forward --address 127.0.0.1 "$1" ":$2" >"$log" 2>&1 &
   forwards+=("$!")
   for _ in $(seq 100); do
-    port=$(sed -n 's/^Forwarding from 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$log" | head -1)
-    [ -z "$port" ] || { echo "$port"; return 0; }
+    forwarded_port=$(sed -n 's/^Forwarding from 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$log" | head -1)
+    [ -z "$forwarded_port" ] || return 0
     kill -0 "${forwards[-1]}" 2>/dev/null || break
     sleep 0.2
   done
@@ -72,13 +74,14 @@ port_forward() {
 if [ -n "$namespace" ]; then
   step="port-forward"
   say "port-forwarding svc/ledgerd 8080 in $namespace"
-  api_port=$(port_forward svc/ledgerd 8080) || fail "kubectl port-forward svc/ledgerd"
+  port_forward svc/ledgerd 8080 || fail "kubectl port-forward svc/ledgerd"
+  api_url="http://127.0.0.1:$forwarded_port"
   pod=$(kubectl -n "$namespace" get pods -l app.kubernetes.io/name=ledgerd --field-selector=status.phase=Running \
     -o jsonpath='{.items[0].metadata.name}') || fail "no running ledgerd pod in $namespace"
   [ -n "$pod" ] || fail "no running ledgerd pod in $namespace"
   say "port-forwarding pod/$pod 8081 (admin)"
-  admin_port=$(port_forward "pod/$pod" 8081) || fail "kubectl port-forward pod/$pod"
-  api_url="http://127.0.0.1:$api_port" admin_url="http://127.0.0.1:$admin_port"
+  port_forward "pod/$pod" 8081 || fail "kubectl port-forward pod/$pod"
+  admin_url="http://127.0.0.1:$forwarded_port"
 fi
 
 # call METHOD URL [BODY_FILE] [HEADER_FILE]: the response body goes to $work/body, the status to $status.

@@ -69,3 +69,26 @@ export function runScript(
   })
   return { code: result.exitCode, stdout: result.stdout.toString(), stderr: result.stderr.toString() }
 }
+
+/** runScript without blocking the event loop: for scripts that talk to a server in this process. */
+export async function runScriptAsync(
+  script: string,
+  args: string[],
+  { env = {}, cwd = repoRoot }: { env?: Record<string, string>; cwd?: string } = {},
+): Promise<ScriptResult> {
+  const base = { ...process.env }
+  delete base.GITHUB_REF_NAME
+  delete base.GITHUB_REF_TYPE
+  const child = Bun.spawn(['bash', script, ...args], {
+    cwd,
+    env: { ...base, ...env },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+    child.exited,
+  ])
+  return { code, stdout, stderr }
+}
