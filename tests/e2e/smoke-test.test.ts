@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Server } from 'bun'
 import { binaryPath, createAdmin, type RunningLedgerd, startLedgerd } from '../support/ledgerd-process'
-import { repoRoot, runScriptAsync, standIns } from '../unit/scripts/stand-ins'
+import { repoRoot, runScriptAsync, standIns } from '../support/stand-ins'
 
 // scripts/smoke-test.sh against the compiled binary. Between the script and ledgerd sits a recording
 // proxy, so the test sees every request and answer the script made, and learns the throwaway password

@@ -2,7 +2,7 @@ import { afterAll, expect, test } from 'bun:test'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { runScript } from './stand-ins'
+import { runScript } from '../../support/stand-ins'
 
 const dir = mkdtempSync(join(tmpdir(), 'ledgerd-checksums-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))

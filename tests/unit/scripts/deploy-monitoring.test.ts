@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { kustomizeRoot, type Manifest, render } from '../../support/kustomize'
-import { runScript, standIns } from './stand-ins'
+import { runScript, standIns } from '../../support/stand-ins'
 
 // scripts/deploy-monitoring.sh with a stand-in kubectl: `kustomize` goes to the real kubectl, every other
 // call is recorded; `apply -f FILE` keeps a copy of what would have been applied.

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from 'bun:test'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { repoRoot, runScript, standIns } from './stand-ins'
+import { repoRoot, runScript, standIns } from '../../support/stand-ins'
 
 // What every script under scripts/ (and the sourced helpers in scripts/lib/) promises, whoever calls it:
 // executable in git, clean under shellcheck, strict mode, a --help that does nothing else, and no secret

@@ -10,7 +10,7 @@ import {
 } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { repoRoot, runScript, standIns } from './stand-ins'
+import { repoRoot, runScript, standIns } from '../../support/stand-ins'
 
 // scripts/push.sh in a scratch git repository holding just what it reads (itself, its library,
 // package.json), so the tags come from a git state the test makes. No Docker engine or registry here:

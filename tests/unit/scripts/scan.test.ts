@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { repoRoot, runScript, standIns } from './stand-ins'
+import { repoRoot, runScript, standIns } from '../../support/stand-ins'
 
 // scripts/scan.sh. Trivy cannot be installed on the machine these tests were written on, and its
 // vulnerability database cannot be fetched there: the gate is checked against a stand-in `trivy` that

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path'
 // (bash scripts) record how they were called in calls.log and answer as the test says. The approach of
 // tests/unit/kustomize/deploy-script.test.ts, for more than kubectl.
 
-export const repoRoot = resolve(import.meta.dir, '../../..')
+export const repoRoot = resolve(import.meta.dir, '../..')
 
 export interface StandIns {
   dir: string
