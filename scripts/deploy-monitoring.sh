@@ -67,7 +67,9 @@ if [ "$dry_run" = true ]; then
 fi
 
 say "applying to $(kubectl config current-context) (server-side)"
-kubectl apply --server-side --field-manager=ledgerd-deploy-monitoring -f "$work/monitoring.yaml"
+# scripts/deploy.sh applies these objects too (field manager ledgerd-deploy), so a changed dashboard or
+# rule would be a conflict with its ownership: this script, rendering the same repository, takes it.
+kubectl apply --server-side --field-manager=ledgerd-deploy-monitoring --force-conflicts -f "$work/monitoring.yaml"
 ensure_grafana_admin_secret "$namespace" "$work"
 
 for deployment in ledgerd-prometheus ledgerd-grafana; do

@@ -37,7 +37,7 @@ fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/ledgerd-smoke.XXXXXX")
 chmod 700 "$work"
 forwards=()
-user_id="" deleted=false step=setup
+user_id="" email="" deleted=false step=setup
 cleanup() {
   # A user left behind by a failure after login is deleted here, best effort.
   if [ -n "$user_id" ] && [ "$deleted" = false ] && [ -s "$work/auth-header" ]; then
@@ -50,6 +50,9 @@ trap cleanup EXIT
 
 fail() {
   say "FAILED at $step: $*"
+  if [ -n "$user_id" ] && [ ! -s "$work/auth-header" ]; then
+    say "the throwaway user $email ($user_id) remains: it could not log in to delete itself"
+  fi
   exit 1
 }
 
