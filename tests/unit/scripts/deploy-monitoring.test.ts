@@ -68,7 +68,9 @@ describe('scripts/deploy-monitoring.sh', () => {
     expect(names(applied)).not.toContain('Deployment/ledgerd')
     expect(applied.some((o) => o.metadata.name === 'ledgerd')).toBe(false)
     expect(calls[0]).toBe('config current-context')
-    expect(calls[1]).toMatch(/^apply --server-side --field-manager=ledgerd-deploy-monitoring --force-conflicts -f \//)
+    expect(calls[1]).toMatch(
+      /^apply --server-side --field-manager=ledgerd-deploy-monitoring --force-conflicts -f \//,
+    )
     expect(calls.slice(2)).toEqual([
       '-n ledgerd-staging get secret ledgerd-grafana-admin',
       '-n ledgerd-staging rollout status deployment/ledgerd-prometheus --timeout=5m',
