@@ -23,6 +23,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # On PostgreSQL, a benchmark of its own: ledgerd with one and two replicas, SQLite and pgbench.
+case ${1:-} in -h | --help) sed -n '/^# Usage:/,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;; esac
 if [ "${1:-}" = --database ]; then
   case "${2:-}" in
     postgres) shift 2; exec bash scripts/bench/postgres.sh "$@" ;;
@@ -44,6 +45,7 @@ while [ $# -gt 0 ]; do
     --check-sample) check_sample="$2"; shift ;;
     --no-writer-ceiling) writer_ceiling=false ;;
     --rates) rates="$2"; shift ;;
+    -h | --help) sed -n '/^# Usage:/,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) sed -n '/^# Usage:/,/^[^#]/s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
   esac
   shift

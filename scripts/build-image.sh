@@ -10,17 +10,20 @@
 #   --platform    one platform, or several (docker: one multi-platform image; buildah: a manifest list)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib/image-context.sh
+source scripts/lib/image-context.sh
 
 usage() {
   echo "usage: scripts/build-image.sh [--platform P[,P]] [--base IMAGE] [--standin] [--tag NAME] [--source URL] [--engine docker|buildah]" >&2
   exit 2
 }
+help() { sed -n '/^#!/d;/^# shellcheck/d;/^#/!q;s/^# \{0,1\}//p' "$0"; exit 0; }
 version="$(sed -n 's/^  "version": *"\([^"]*\)".*/\1/p' package.json)"
 platforms=linux/amd64
 base=
 standin=false
 tag="ledgerd:$version"
-source_url="$(git remote get-url origin 2>/dev/null || echo unknown)"
+source_url=
 engine=
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -30,6 +33,7 @@ while [ $# -gt 0 ]; do
     --tag) tag="${2:?}"; shift ;;
     --source) source_url="${2:?}"; shift ;;
     --engine) engine="${2:?}"; shift ;;
+    -h | --help) help ;;
     *) usage ;;
   esac
   shift
@@ -44,31 +48,10 @@ if [ -z "$engine" ]; then
 fi
 [ "$engine" = docker ] || [ "$engine" = buildah ] || usage
 
-# The build context holds only dist/image/ (.dockerignore): one binary per architecture, named by
-# Docker's TARGETARCH, hard-linked from scripts/build.sh's outputs (no copy), and an empty data dir.
-rm -rf dist/image
-mkdir -p dist/image/data
 IFS=, read -r -a platform_list <<<"$platforms"
-for platform in "${platform_list[@]}"; do
-  case "$platform" in
-    linux/amd64) arch=amd64 binary=dist/ledgerd build_flag=--x64 ;;
-    linux/arm64) arch=arm64 binary=dist/ledgerd-linux-arm64 build_flag=--arm64 ;;
-    *) echo "unsupported platform $platform (linux/amd64, linux/arm64)" >&2; exit 2 ;;
-  esac
-  [ -x "$binary" ] || bash scripts/build.sh "$build_flag"
-  mkdir -p "dist/image/$arch"
-  ln -f "$binary" "dist/image/$arch/ledgerd" 2>/dev/null || cp "$binary" "dist/image/$arch/ledgerd"
-done
-
-revision="$(git rev-parse HEAD 2>/dev/null || echo unknown)"
-# The revision label is HEAD's; say so when the binary was built from something else (run only if it can).
-built_from="$(dist/image/amd64/ledgerd version --json 2>/dev/null | sed -n 's/.*"commit":"\([^"]*\)".*/\1/p' || true)"
-if [ -n "$built_from" ] && [ "$built_from" != "${revision:0:12}" ]; then
-  echo "warning: dist/ledgerd was built from $built_from, HEAD is ${revision:0:12}; rebuild it (scripts/build.sh) for a release" >&2
-fi
-created="$(git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null || echo unknown)"
-build_args=(--build-arg "VERSION=$version" --build-arg "REVISION=$revision" --build-arg "SOURCE=$source_url"
-  --build-arg "CREATED=$created")
+stage_image_context "${platform_list[@]}"
+image_build_args "$source_url"
+build_args=("${image_build_args_out[@]}")
 
 if [ "$standin" = true ]; then
   [ -z "$base" ] || { echo "--base and --standin are exclusive" >&2; exit 2; }

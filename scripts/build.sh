@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the self-contained binary: dist/ledgerd (linux-x64), or dist/ledgerd-linux-arm64 with --arm64.
-# Usage: scripts/build.sh [--arm64] [--outfile PATH]
+# Usage: scripts/build.sh [--arm64|--x64] [--outfile PATH]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+help() { sed -n '/^#!/d;/^# shellcheck/d;/^#/!q;s/^# \{0,1\}//p' "$0"; exit 0; }
 
 target=linux-x64
 outfile=
@@ -11,6 +12,7 @@ while [ $# -gt 0 ]; do
     --arm64) target=linux-arm64 ;;
     --x64) target=linux-x64 ;;
     --outfile) outfile="$2"; shift ;;
+    -h | --help) help ;;
     *) echo "usage: scripts/build.sh [--arm64|--x64] [--outfile PATH]" >&2; exit 2 ;;
   esac
   shift

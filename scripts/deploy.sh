@@ -8,13 +8,17 @@
 #   REF: name:tag or name@sha256:...; prod takes a digest only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib/grafana-admin-secret.sh
+source scripts/lib/grafana-admin-secret.sh
 
 usage() {
   echo "usage: scripts/deploy.sh dev|staging|prod [--image REF] [--dry-run]" >&2
   exit 2
 }
+help() { sed -n '/^#!/d;/^# shellcheck/d;/^#/!q;s/^# \{0,1\}//p' "$0"; exit 0; }
 say() { echo "deploy: $*" >&2; }
 
+case ${1:-} in -h | --help) help ;; esac
 env=${1:-}
 if [ -z "$env" ] || [ "${env#-}" != "$env" ]; then usage; fi
 shift
@@ -26,6 +30,7 @@ while [ $# -gt 0 ]; do
     --image) [ $# -ge 2 ] || usage; image=$2; shift 2 ;;
     --image=*) image=${1#--image=}; shift ;;
     --dry-run) dry_run=true; shift ;;
+    -h | --help) help ;;
     *) usage ;;
   esac
 done
@@ -95,16 +100,9 @@ explain_failure() {
 say "applying to $(kubectl config current-context) (server-side)"
 kubectl apply --server-side --field-manager=ledgerd-deploy -f "$work/manifests.yaml"
 
-# The monitoring component's Grafana reads its admin password from this Secret and has no default. Made
-# once, from the kernel's random bytes through a file (never an argument, never printed), and kept.
-if grep -q '^  name: ledgerd-grafana$' "$work/manifests.yaml" &&
-  ! kubectl -n "$namespace" get secret ledgerd-grafana-admin >/dev/null 2>&1; then
-  say "creating Secret ledgerd-grafana-admin with a random admin password; read it with:"
-  say "  kubectl -n $namespace get secret ledgerd-grafana-admin -o jsonpath='{.data.admin-password}' | base64 -d"
-  (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '\n' >"$work/admin-password")
-  kubectl -n "$namespace" create secret generic ledgerd-grafana-admin \
-    --from-file=admin-password="$work/admin-password" >/dev/null
-  rm -f "$work/admin-password"
+# The monitoring component's Grafana needs its admin Secret (scripts/lib/grafana-admin-secret.sh).
+if grep -q '^  name: ledgerd-grafana$' "$work/manifests.yaml"; then
+  ensure_grafana_admin_secret "$namespace" "$work"
 fi
 
 if grep -q '^kind: Cluster$' "$work/manifests.yaml"; then

@@ -8,6 +8,7 @@
 # Usage: scripts/image-base-standin.sh [--tag NAME] [--rebuild]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+help() { sed -n '/^#!/d;/^# shellcheck/d;/^#/!q;s/^# \{0,1\}//p' "$0"; exit 0; }
 
 tag=localhost/ledgerd-distroless-standin:cc-debian12-nonroot
 rebuild=false
@@ -15,6 +16,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --tag) tag="$2"; shift ;;
     --rebuild) rebuild=true ;;
+    -h | --help) help ;;
     *) echo "usage: scripts/image-base-standin.sh [--tag NAME] [--rebuild]" >&2; exit 2 ;;
   esac
   shift

@@ -2,9 +2,17 @@
 # The whole test suite, as README.md and .ci/run call it: installs what is missing (Bun, packages,
 # Chromium, shellcheck, Prometheus), then typecheck, lint (TypeScript and shell), unit, build, end-to-end
 # and browser tests. Ends with one line "N passed, N failed" and exits non-zero if anything failed.
+# Logs and JUnit XML per bun test stage (test-results/<stage>.junit.xml) go to test-results/.
 # Usage: scripts/test.sh
+# Not -e: a failing stage is counted and the next one runs; every stage's status is checked by hand.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
+help() { sed -n '/^#!/d;/^# shellcheck/d;/^#/!q;s/^# \{0,1\}//p' "$0"; exit 0; }
+case ${1:-} in
+  -h | --help) help ;;
+  "") ;;
+  *) echo "usage: scripts/test.sh" >&2; exit 2 ;;
+esac
 mkdir -p test-results
 
 passed=0
@@ -30,7 +38,9 @@ bun_tests() { # bun_tests STAGE PATH...: counts from bun test's closing lines
   # A hang guard, not a speed check: bun's default of 5 s per test fails tests that start servers
   # (PostgreSQL, several ledgerd) on a loaded 2-core machine, and on a timeout bun kills every process
   # the test started, taking shared servers down with it.
-  bun test --timeout 30000 "$@" 2>&1 | tee "$log"
+  # JUnit XML beside the log, for CI's test reports; the console output and its closing counts stay.
+  bun test --timeout 30000 --reporter=junit --reporter-outfile="test-results/$stage.junit.xml" "$@" 2>&1 |
+    tee "$log"
   local status=${PIPESTATUS[0]}
   local p f s
   p=$(sed -n 's/^ *\([0-9]\+\) pass$/\1/p' "$log" | tail -1)
@@ -66,7 +76,7 @@ ensure_debian_package() { # ensure_debian_package COMMAND PACKAGE: installs PACK
 }
 
 lint_shell() {
-  ensure_debian_package shellcheck shellcheck && shellcheck scripts/*.sh scripts/bench/*.sh .ci/run
+  ensure_debian_package shellcheck shellcheck && shellcheck -x scripts/*.sh scripts/lib/*.sh scripts/bench/*.sh .ci/run
 }
 
 started=$(date +%s)
