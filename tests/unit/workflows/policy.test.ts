@@ -104,7 +104,7 @@ describe('a copy with one violation is caught', () => {
   })
 
   test('a SHA pin without its version comment', () => {
-    const copy = edited(release, /(docker\/setup-qemu-action@[0-9a-f]{40}) # v[\d.]+/, '$1')
+    const copy = edited(release, /(docker\/setup-buildx-action@[0-9a-f]{40}) # v[\d.]+/, '$1')
     expect(unpinnedActions(copy).join('\n')).toContain('has no "# vX..." comment')
   })
 
