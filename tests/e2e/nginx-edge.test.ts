@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Subprocess } from 'bun'
 import { avatarFilesPath } from '../../src/avatars/local-store'
+import { ensureDebianPackage } from '../support/debian'
 import { binaryPath, type RunningLedgerd, startLedgerd, tempDir } from '../support/ledgerd-process'
 import { freePort } from '../support/ports'
 import { configured } from '../unit/mesh/ledgerd-config'
@@ -21,9 +22,7 @@ let prefix: string
 let edgeUrl: string
 
 function ensureNginx(): void {
-  if (Bun.which('nginx') || existsSync('/usr/sbin/nginx')) return
-  const install = Bun.spawnSync(['apt-get', 'install', '-y', 'nginx'], { stdout: 'ignore', stderr: 'pipe' })
-  if (install.exitCode !== 0) throw new Error(`apt-get install nginx failed: ${install.stderr.toString()}`)
+  ensureDebianPackage('nginx', () => Bun.which('nginx') !== null || existsSync('/usr/sbin/nginx'))
 }
 
 function ensureBinary(): void {

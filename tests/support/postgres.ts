@@ -3,6 +3,7 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
+import { ensureDebianPackage } from './debian'
 import { freePort } from './ports'
 
 // A real PostgreSQL for the tests: Debian's server (installed with apt when missing), a cluster made with
@@ -46,16 +47,7 @@ function run(command: string, args: string[], asPostgres = true) {
 
 /** Installs Debian's postgresql when its binaries are missing (CI and fresh machines). */
 function ensureInstalled(): void {
-  if (existsSync(join(pgBinDir, 'initdb'))) return
-  const update = spawnSync('apt-get', ['update', '-qq'], { encoding: 'utf8', timeout: 300_000 })
-  const install = spawnSync('apt-get', ['install', '-y', '-qq', 'postgresql'], {
-    encoding: 'utf8',
-    timeout: 600_000,
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-  })
-  if (update.status !== 0 || install.status !== 0 || !existsSync(join(pgBinDir, 'initdb'))) {
-    throw new Error(`could not install PostgreSQL: ${install.stderr || update.stderr}`)
-  }
+  ensureDebianPackage('postgresql', () => existsSync(join(pgBinDir, 'initdb')))
 }
 
 export interface TlsFiles {

