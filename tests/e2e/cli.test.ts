@@ -1,8 +1,8 @@
 import { Database } from 'bun:sqlite'
 import { describe, expect, test } from 'bun:test'
-import { statSync } from 'node:fs'
+import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { runLedgerd, startLedgerd } from '../support/ledgerd-process'
+import { runLedgerd, startLedgerd, testStorage } from '../support/ledgerd-process'
 import { tempDirsRemovedAfterAll } from '../support/temp-dirs'
 
 const freshDir = tempDirsRemovedAfterAll()
@@ -100,4 +100,28 @@ describe('ledgerd binary: commands', () => {
     const gone = await runLedgerd(['healthcheck', '--admin-port', adminPort, '--timeout', '1s'])
     expect(gone.exitCode).toBe(1)
   })
+})
+
+// A typo in --data-dir (or a database URL naming an empty database) must not mint a token or create a
+// user against a new, empty database: only serve and migrate create one.
+describe('ledgerd binary: commands on a data dir without a database', () => {
+  const commands = [
+    ['token', '--sub', 'root@example.com'],
+    ['users', 'create', '--email', 'root@example.com', '--name', 'Root'],
+    ['verify'],
+  ]
+  for (const argv of commands) {
+    test(`${argv[0]} refuses with exit 1, says how to create one, and creates nothing`, async () => {
+      const dataDir = freshDir()
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const result = await runLedgerd([...argv, '--data-dir', dataDir])
+        expect({ exitCode: result.exitCode, stdout: result.stdout }).toEqual({ exitCode: 1, stdout: '' })
+        if (argv[0] !== 'verify') expect(result.stderr).toContain('run `ledgerd migrate`')
+        if (testStorage === 'sqlite') expect(readdirSync(dataDir)).toEqual([])
+      }
+      // And the same command works once migrate has created it.
+      expect((await runLedgerd(['migrate', '--data-dir', dataDir])).exitCode).toBe(0)
+      if (argv[0] === 'verify') expect((await runLedgerd([...argv, '--data-dir', dataDir])).exitCode).toBe(0)
+    })
+  }
 })

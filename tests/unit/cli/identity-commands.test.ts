@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { createLocalJWKSet, jwtVerify } from 'jose'
@@ -9,6 +9,8 @@ import { tempDir } from '../../support/ledgerd-process'
 
 const dataDir = tempDir()
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
+// Only serve and migrate create a database; these commands refuse a data dir without one.
+beforeAll(async () => expect(await run(['migrate', '--data-dir', dataDir], captureIO().io)).toBe(0))
 
 async function ledgerd(args: string[], stdin?: string) {
   const io = captureIO({}, stdin)
