@@ -63,6 +63,21 @@ describe('ledgerd users create', () => {
     expect((await ledgerd(['users', 'create', '--email', 'not-an-email', '--name', 'x'])).code).toBe(2)
     expect((await ledgerd(['users', 'delete'])).code).toBe(2)
   })
+
+  test('holds names and passwords to the API rules: a control character, 11 emoji, only spaces', async () => {
+    const create = (name: string, password: string) =>
+      ledgerd(['users', 'create', '--email', 'rules@example.com', '--name', name], password)
+    const badName = await create('Ro\u0007ot', 'a long piped password')
+    expect({ code: badName.code, stderr: badName.stderr }).toEqual({
+      code: 2,
+      stderr: 'ledgerd users: --name must not contain control characters (found U+0007)\n',
+    })
+    expect((await create('Root', '\u{1F600}'.repeat(11))).stderr).toContain(
+      'at least 12 characters (code points)',
+    )
+    expect((await create('Root', ' '.repeat(16))).stderr).toContain('must not be only whitespace')
+    expect((await create('Root', '\u{1F600}'.repeat(12))).code).toBe(0)
+  })
 })
 
 describe('ledgerd token', () => {
