@@ -9,6 +9,7 @@ import { tokenCommand } from './commands/token'
 import { usersCommand } from './commands/users'
 import { verifyCommand } from './commands/verify'
 import { versionCommand } from './commands/version'
+import { NoDatabaseError } from './database'
 import { type CommandIO, exitCodes } from './io'
 
 type Command = (argv: readonly string[], io: CommandIO) => number | Promise<number>
@@ -46,6 +47,10 @@ export async function run(argv: readonly string[], io: CommandIO): Promise<numbe
     if (error instanceof UsageError || error instanceof ConfigError) {
       io.err(`ledgerd ${name}: ${error.message}\n`)
       return exitCodes.usage
+    }
+    if (error instanceof NoDatabaseError) {
+      io.err(`ledgerd ${name}: ${error.message}\n`)
+      return exitCodes.failure
     }
     throw error
   }

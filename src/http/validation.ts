@@ -1,6 +1,7 @@
 import type { ValidationError } from 'elysia'
 import { nulMessage, withoutNul } from './nul'
 import { type FieldError, HttpProblem } from './problem'
+import { ruleViolation } from './text'
 
 /** "/owner/email" → "owner.email", "/items/2/price" → "items[2].price", "" → "(body)". */
 export function fieldName(pointer: string, location: string): string {
@@ -21,8 +22,10 @@ export function fieldErrors(error: ValidationError): FieldError[] {
     if (seen.has(field)) continue
     seen.add(field)
     // TypeBox would say "Expected string to match '^[^\u0000]*$'"; the rule in words is clearer.
-    const nul = 'schema' in issue && (issue.schema as { pattern?: string }).pattern === withoutNul
-    errors.push({ field, in: error.type, message: nul ? nulMessage : issue.message })
+    const schema = 'schema' in issue ? (issue.schema as { pattern?: string; format?: string }) : {}
+    const nul = schema.pattern === withoutNul
+    const rule = ruleViolation(schema.format, 'value' in issue ? issue.value : undefined)
+    errors.push({ field, in: error.type, message: nul ? nulMessage : (rule ?? issue.message) })
   }
   return errors
 }

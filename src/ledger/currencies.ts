@@ -162,5 +162,6 @@ const exponents: Record<string, number> = {
 export const currencyCodes = Object.keys(exponents)
 
 export function currencyExponent(code: string): number | undefined {
-  return exponents[code]
+  // Own keys only: "constructor" or "toString" are not currencies.
+  return Object.hasOwn(exponents, code) ? exponents[code] : undefined
 }

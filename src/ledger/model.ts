@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import { t } from 'elysia'
-import { currencyCodes } from './currencies'
+import { descriptionBounds, freeText, stringRule } from '../http/text'
+import { currencyCodes, currencyExponent } from './currencies'
 import { maxAmount } from './engine'
 
 // Type.Integer from TypeBox itself, not Elysia's t.Integer: Elysia's converts "10" to 10, and a string
@@ -10,7 +11,20 @@ const amount = Type.Integer({
   maximum: maxAmount,
   description: 'Integer in minor units of the currency (cents for USD), 1 to 2^53-1.',
 })
-const description = t.Optional(t.String({ maxLength: 500 }))
+const description = t.Optional(freeText(descriptionBounds))
+
+/** Where a client finds the codes this server knows: the refusal says so, the OpenAPI document lists them. */
+export const unknownCurrencyMessage = (value: string) =>
+  `${JSON.stringify(value.slice(0, 16))} is not a currency this server knows: use an upper-case ISO 4217 code from the enum of NewAccount.currency in the OpenAPI document (GET /openapi.json), e.g. "USD"`
+
+// A format rather than a union of literals: TypeBox would say "Expected union value", naming nothing.
+const currency = t.String({
+  format: stringRule('ledgerd-currency', (value) =>
+    currencyExponent(value) === undefined ? unknownCurrencyMessage(value) : undefined,
+  ),
+  enum: currencyCodes,
+  description: 'ISO 4217 code, upper case; the supported ones are listed here.',
+})
 
 const account = () =>
   t.Object({
@@ -50,10 +64,7 @@ export const ledgerModel = {
   AccountPage: t.Object({ items: t.Array(account()), nextCursor: t.Union([t.String(), t.Null()]) }),
   NewAccount: t.Object(
     {
-      currency: t.Union(
-        currencyCodes.map((code) => t.Literal(code)),
-        { description: 'ISO 4217 code.' },
-      ),
+      currency,
     },
     { additionalProperties: false },
   ),

@@ -1,11 +1,12 @@
 import { t } from 'elysia'
+import { freeText, nameBounds, newPassword } from '../http/text'
 
 const email = t.String({
   format: 'email',
   maxLength: 254,
   description: 'Unique, compared case-insensitively.',
 })
-const name = t.String({ minLength: 1, maxLength: 200 })
+const name = freeText(nameBounds)
 
 // A function, not a constant: .model() stamps the schema object with its $id, so a second use of the same
 // object inside UserPage would define that $id twice.
@@ -13,7 +14,8 @@ const user = () =>
   t.Object({
     id: t.String({ description: 'UUIDv7.' }),
     email: t.String({ description: 'Empty for a user from an identity provider that shares no email.' }),
-    name,
+    // Not the input rule: names written before it, or taken from an identity provider, are shown as stored.
+    name: t.String(),
     roles: t.Array(t.Union([t.Literal('user'), t.Literal('admin')])),
     createdAt: t.String({ format: 'date-time' }),
     updatedAt: t.String({ format: 'date-time' }),
@@ -25,7 +27,7 @@ export const usersModel = {
     {
       email,
       name,
-      password: t.String({ minLength: 12, maxLength: 1024, description: 'At least 12 characters.' }),
+      password: newPassword(),
     },
     { additionalProperties: false },
   ),

@@ -1,9 +1,18 @@
 import { Database } from 'bun:sqlite'
-import { describe, expect, test } from 'bun:test'
-import { statSync } from 'node:fs'
+import { afterAll, describe, expect, test } from 'bun:test'
+import { chmodSync, chownSync, cpSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { runLedgerd, startLedgerd } from '../support/ledgerd-process'
+import { ledgerClient } from '../support/ledger-client'
+import {
+  binaryPath,
+  cleanEnv,
+  imageUser,
+  runLedgerd,
+  startLedgerd,
+  testStorage,
+} from '../support/ledgerd-process'
 import { tempDirsRemovedAfterAll } from '../support/temp-dirs'
+import { disposeAllVolumes, tmpfsVolume } from '../support/volumes'
 
 const freshDir = tempDirsRemovedAfterAll()
 
@@ -100,4 +109,112 @@ describe('ledgerd binary: commands', () => {
     const gone = await runLedgerd(['healthcheck', '--admin-port', adminPort, '--timeout', '1s'])
     expect(gone.exitCode).toBe(1)
   })
+})
+
+// A typo in --data-dir (or a database URL naming an empty database) must not mint a token or create a
+// user against a new, empty database: only serve and migrate create one.
+describe('ledgerd binary: commands on a data dir without a database', () => {
+  const commands = [
+    ['token', '--sub', 'root@example.com'],
+    ['users', 'create', '--email', 'root@example.com', '--name', 'Root'],
+    ['verify'],
+  ]
+  for (const argv of commands) {
+    test(`${argv[0]} refuses with exit 1, says how to create one, and creates nothing`, async () => {
+      const dataDir = freshDir()
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const result = await runLedgerd([...argv, '--data-dir', dataDir])
+        expect({ exitCode: result.exitCode, stdout: result.stdout }).toEqual({ exitCode: 1, stdout: '' })
+        if (argv[0] !== 'verify') expect(result.stderr).toContain('run `ledgerd migrate`')
+        if (testStorage === 'sqlite') expect(readdirSync(dataDir)).toEqual([])
+      }
+      // And the same command works once migrate has created it.
+      expect((await runLedgerd(['migrate', '--data-dir', dataDir])).exitCode).toBe(0)
+      if (argv[0] === 'verify') expect((await runLedgerd([...argv, '--data-dir', dataDir])).exitCode).toBe(0)
+    }, 30_000)
+  }
+})
+
+// verify reads SQLite files: these run on SQLite whatever LEDGERD_TEST_STORAGE says.
+describe('ledgerd binary: verify where it cannot write', () => {
+  const onSqlite = { LEDGERD_DATABASE_URL: '' }
+  afterAll(disposeAllVolumes)
+
+  /** A data dir with a user, two accounts and a few transactions, its server stopped cleanly. */
+  async function ledgerWithMoney(): Promise<string> {
+    const dataDir = freshDir()
+    const server = await startLedgerd({ dataDir, keepDataDir: true, env: onSqlite })
+    try {
+      const api = ledgerClient(server.apiUrl)
+      const owner = await api.signUp('verify@example.com')
+      const [a, b] = [
+        (await api.createAccount(owner.token, 'EUR')).body,
+        (await api.createAccount(owner.token, 'EUR')).body,
+      ]
+      expect((await api.deposit(owner.token, a.id, 500)).status).toBe(201)
+      expect(
+        (await api.transfer(owner.token, { fromAccountId: a.id, toAccountId: b.id, amount: 200 })).status,
+      ).toBe(201)
+    } finally {
+      await server.stop()
+    }
+    return dataDir
+  }
+
+  /** `ledgerd verify` as an unprivileged user (root writes through any file mode). */
+  async function verifyAsUser(dataDir: string) {
+    const proc = Bun.spawn(
+      [
+        'setpriv',
+        `--reuid=${imageUser}`,
+        `--regid=${imageUser}`,
+        '--clear-groups',
+        '--',
+        binaryPath,
+        'verify',
+        '--data-dir',
+        dataDir,
+      ],
+      { env: cleanEnv(onSqlite), stdout: 'pipe', stderr: 'pipe' },
+    )
+    const [stdout, stderr, exitCode] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ])
+    return { exitCode, stdout, stderr }
+  }
+
+  test('a read-only copy (files and directory without write permission) verifies, and nothing is created in it', async () => {
+    const copy = `${freshDir()}/copy`
+    cpSync(await ledgerWithMoney(), copy, { recursive: true })
+    chownSync(`${copy}/..`, imageUser, imageUser)
+    for (const name of ['', ...readdirSync(copy)]) {
+      chownSync(`${copy}/${name}`, imageUser, imageUser)
+      chmodSync(`${copy}/${name}`, name === '' ? 0o500 : 0o400)
+    }
+    const before = readdirSync(copy)
+    expect(await verifyAsUser(copy)).toEqual({
+      exitCode: 0,
+      stdout: 'ok: 3 accounts, 2 transactions checked\n',
+      stderr: '',
+    })
+    expect(readdirSync(copy)).toEqual(before)
+  }, 30_000)
+
+  test('a full disk is named as such, and verify passes once there is room', async () => {
+    const volume = await tmpfsVolume({ sizeMiB: 4 })
+    cpSync(await ledgerWithMoney(), volume.dataDir, { recursive: true })
+    await volume.fill()
+    const full = await runLedgerd(['verify', '--data-dir', volume.dataDir], { env: onSqlite })
+    expect(full.exitCode).toBe(1)
+    expect(full.stderr).toContain(`the disk holding ${volume.dataDir} is full`)
+    await volume.free()
+    const roomy = await runLedgerd(['verify', '--data-dir', volume.dataDir], { env: onSqlite })
+    expect({ exitCode: roomy.exitCode, stdout: roomy.stdout }).toEqual({
+      exitCode: 0,
+      stdout: 'ok: 3 accounts, 2 transactions checked\n',
+    })
+    await volume.dispose()
+  }, 30_000)
 })

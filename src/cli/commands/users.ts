@@ -1,11 +1,10 @@
 import { loadConfig } from '../../config/load'
 import { HttpProblem } from '../../http/problem'
+import { nameBounds, passwordViolation, textViolation } from '../../http/text'
 import { createUser } from '../../users/service'
 import { parseArgs, UsageError } from '../args'
 import { openMigratedStorage } from '../database'
 import { type CommandIO, exitCodes } from '../io'
-
-const minPasswordLength = 12
 
 /** 24 random bytes, base64url: 32 characters, far beyond any guessing. */
 const generatePassword = () => Buffer.from(crypto.getRandomValues(new Uint8Array(24))).toString('base64url')
@@ -21,12 +20,13 @@ export async function usersCommand(argv: readonly string[], io: CommandIO): Prom
   if (!email || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email))
     throw new UsageError('--email must be an email address')
   if (!name) throw new UsageError('--name is required')
+  const badName = textViolation(name, nameBounds)
+  if (badName) throw new UsageError(`--name ${badName}`)
 
   const piped = (await io.readStdin())?.replace(/\r?\n$/, '')
   const password = piped || generatePassword()
-  if (password.length < minPasswordLength) {
-    throw new UsageError(`the password on stdin must be at least ${minPasswordLength} characters`)
-  }
+  const badPassword = passwordViolation(password)
+  if (badPassword) throw new UsageError(`the password on stdin ${badPassword}`)
 
   const storage = await openMigratedStorage(config)
   try {

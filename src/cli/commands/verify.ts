@@ -1,9 +1,10 @@
-import { existsSync } from 'node:fs'
+import { existsSync, statfsSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadConfig } from '../../config/load'
-import { databaseFileName } from '../../db/open'
+import type { Config } from '../../config/settings'
+import { canWriteDatabase, databaseFileName, openDatabaseReadOnly } from '../../db/open'
 import { openPostgresStorage } from '../../storage/postgres'
-import { openSqliteStorage } from '../../storage/sqlite'
+import { openSqliteStorage, sqliteStorageOf } from '../../storage/sqlite'
 import type { Storage } from '../../storage/storage'
 import { parseArgs } from '../args'
 import { type CommandIO, exitCodes } from '../io'
@@ -11,11 +12,40 @@ import { type CommandIO, exitCodes } from '../io'
 /**
  * `ledgerd verify`: checks every ledger invariant; exit 1 naming each violation. Read-only, and safe
  * while ledgerd serves. A missing or unmigrated database is an error, never "ok": a mistyped --data-dir
- * must not pass for a healthy ledger.
+ * must not pass for a healthy ledger. A data dir it may not write (a snapshot, a read-only copy or mount)
+ * is opened read-only; a full disk is named as such, not as "disk I/O error".
  */
 export async function verifyCommand(argv: readonly string[], io: CommandIO): Promise<number> {
   const args = parseArgs(argv, { settings: true })
   const { config } = loadConfig(args.settings, io.env)
+  try {
+    return await verifyStorage(config, io)
+  } catch (error) {
+    if (config.databaseUrl) throw error
+    const free = freeBytes(config.dataDir)
+    if (free === undefined || free >= roomToOpen) throw error
+    io.err(
+      `ledgerd verify: the disk holding ${config.dataDir} is full (${free} bytes free): SQLite cannot create ` +
+        `the shared-memory file it reads through (${(error as Error).message}); free some space, or verify ` +
+        'a read-only copy elsewhere\n',
+    )
+    return exitCodes.failure
+  }
+}
+
+/** SQLite's -shm grows in 32 KiB steps, and opening in WAL mode writes its first page to -wal. */
+const roomToOpen = 64 * 1024
+
+function freeBytes(dir: string): number | undefined {
+  try {
+    const stats = statfsSync(dir)
+    return stats.bavail * stats.bsize
+  } catch {
+    return undefined
+  }
+}
+
+async function verifyStorage(config: Config, io: CommandIO): Promise<number> {
   let storage: Storage
   if (config.databaseUrl) {
     storage = openPostgresStorage(config)
@@ -25,7 +55,9 @@ export async function verifyCommand(argv: readonly string[], io: CommandIO): Pro
       io.err(`ledgerd verify: no database at ${path}\n`)
       return exitCodes.failure
     }
-    storage = await openSqliteStorage(config)
+    storage = canWriteDatabase(config.dataDir)
+      ? await openSqliteStorage(config)
+      : sqliteStorageOf(config, openDatabaseReadOnly(config))
   }
   try {
     let version: number

@@ -1,6 +1,10 @@
+import { Database } from 'bun:sqlite'
 import { describe, expect, test } from 'bun:test'
+import { readdirSync } from 'node:fs'
+import { join } from 'node:path'
 import { run } from '../../../src/cli/main'
 import { acquireDataDirLock } from '../../../src/db/data-dir-lock'
+import { databaseFileName } from '../../../src/db/open'
 import { captureIO } from '../../support/cli'
 import { tempDirsRemovedAfterAll } from '../../support/temp-dirs'
 
@@ -26,6 +30,8 @@ describe('users create while a server holds the data dir', () => {
 
   test('does not migrate the database under it: it says which migrations are missing and who holds it', async () => {
     const dataDir = freshDir()
+    // A server that has created its database file and not yet migrated it.
+    new Database(join(dataDir, databaseFileName)).close()
     const server = acquireDataDirLock(dataDir)
     try {
       await expect(createUser(dataDir, 'ops@example.com')).rejects.toThrow(
@@ -36,4 +42,21 @@ describe('users create while a server holds the data dir', () => {
     }
     expect((await createUser(dataDir, 'ops@example.com')).code).toBe(0)
   })
+})
+
+describe('commands other than serve and migrate on a data dir without a database', () => {
+  for (const argv of [
+    ['users', 'create', '--email', 'ops@example.com', '--name', 'Ops'],
+    ['token', '--sub', 'ops@example.com'],
+    ['verify'],
+    ['copy', '--to', 'postgres://ledgerd@127.0.0.1:1/none'],
+  ]) {
+    test(`${argv.join(' ')} refuses, exit 1 naming the missing database, and creates nothing`, async () => {
+      const dataDir = freshDir()
+      const io = captureIO({}, 'a long piped password\n')
+      expect(await run([...argv, '--data-dir', dataDir], io.io)).toBe(1)
+      expect(io.stderr()).toContain(`no database at ${join(dataDir, databaseFileName)}`)
+      expect(readdirSync(dataDir)).toEqual([])
+    })
+  }
 })

@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { createLocalJWKSet, jwtVerify } from 'jose'
@@ -9,6 +9,8 @@ import { tempDir } from '../../support/ledgerd-process'
 
 const dataDir = tempDir()
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
+// Only serve and migrate create a database; these commands refuse a data dir without one.
+beforeAll(async () => expect(await run(['migrate', '--data-dir', dataDir], captureIO().io)).toBe(0))
 
 async function ledgerd(args: string[], stdin?: string) {
   const io = captureIO({}, stdin)
@@ -60,6 +62,21 @@ describe('ledgerd users create', () => {
     ).toBe(2)
     expect((await ledgerd(['users', 'create', '--email', 'not-an-email', '--name', 'x'])).code).toBe(2)
     expect((await ledgerd(['users', 'delete'])).code).toBe(2)
+  })
+
+  test('holds names and passwords to the API rules: a control character, 11 emoji, only spaces', async () => {
+    const create = (name: string, password: string) =>
+      ledgerd(['users', 'create', '--email', 'rules@example.com', '--name', name], password)
+    const badName = await create('Ro\u0007ot', 'a long piped password')
+    expect({ code: badName.code, stderr: badName.stderr }).toEqual({
+      code: 2,
+      stderr: 'ledgerd users: --name must not contain control characters (found U+0007)\n',
+    })
+    expect((await create('Root', '\u{1F600}'.repeat(11))).stderr).toContain(
+      'at least 12 characters (code points)',
+    )
+    expect((await create('Root', ' '.repeat(16))).stderr).toContain('must not be only whitespace')
+    expect((await create('Root', '\u{1F600}'.repeat(12))).code).toBe(0)
   })
 })
 
