@@ -371,7 +371,9 @@ export const settings = [
   define({
     key: 'loginMaxFailures',
     name: 'login-max-failures',
-    description: 'Failed logins allowed per email in the window (four times as many per client address).',
+    description:
+      'Failed logins allowed per email from one client address in the window (four times as many per ' +
+      'address, and per email from all addresses, past which only addresses that failed on it wait).',
     default: 5,
     parse: (raw) => parseInteger(raw, 1, 10_000),
   }),

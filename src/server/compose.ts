@@ -21,6 +21,8 @@ const exitDelayMs = 200
 
 /** Per-client failures allowed, as a multiple of the per-email limit: one office shares an address. */
 const clientFailureMultiple = 4
+/** Failures per email from all clients before clients that have failed on it are refused. */
+const emailFailureMultiple = 4
 
 async function tokenSetup(config: Config, storage: Storage, metrics: Metrics) {
   const { users } = storage
@@ -55,10 +57,15 @@ async function tokenSetup(config: Config, storage: Storage, metrics: Metrics) {
       audience: config.tokenAudience,
       ttlMs: config.tokenTtlMs,
     }),
-    byEmail: storage.loginThrottle('email', config.loginMaxFailures, config.loginFailureWindowMs),
+    byPair: storage.loginThrottle('pair', config.loginMaxFailures, config.loginFailureWindowMs),
     byClient: storage.loginThrottle(
       'client',
       config.loginMaxFailures * clientFailureMultiple,
+      config.loginFailureWindowMs,
+    ),
+    byEmail: storage.loginThrottle(
+      'email',
+      config.loginMaxFailures * emailFailureMultiple,
       config.loginFailureWindowMs,
     ),
     events: metrics.auth,
