@@ -372,8 +372,8 @@ export const settings = [
     key: 'loginMaxFailures',
     name: 'login-max-failures',
     description:
-      'Failed logins allowed per email from one client address in the window (four times as many per ' +
-      'address, and per email from all addresses, past which only addresses that failed on it wait).',
+      'Failed logins allowed per email and client address in the window (4× per address; 4× per email, ' +
+      'refusing only addresses that failed on it).',
     default: 5,
     parse: (raw) => parseInteger(raw, 1, 10_000),
   }),
