@@ -71,7 +71,11 @@ export async function login(
   const emailCounted = (await byEmail.attempt(key)) === 0
 
   const found = await users.findCredentials(key)
-  const valid = await verifyPassword(input.password, found?.passwordHash ?? null)
+  const valid = await verifyPassword(input.password, found?.passwordHash ?? null).catch(async (error) => {
+    // Not checked (too many passwords being hashed: 503): no guess was made, so none is counted.
+    await Promise.all([byPair.forgive(pair), byClient.forgive(client), emailCounted && byEmail.forgive(key)])
+    throw error
+  })
   if (!found || !valid) {
     events.failed(found ? 'wrong_password' : 'unknown_user')
     throw new HttpProblem(

@@ -25,6 +25,7 @@ export const problemTypes = {
   'too-many-requests': { status: 429, title: 'Too many failed attempts; retry later' },
   'internal-error': { status: 500, title: 'Internal server error' },
   'service-unavailable': { status: 503, title: 'The service is temporarily unavailable' },
+  'too-many-signups': { status: 429, title: 'Too many sign-ups from this client address; retry later' },
 } as const satisfies Record<string, { status: number; title: string }>
 
 export type ProblemType = keyof typeof problemTypes

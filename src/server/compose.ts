@@ -3,6 +3,7 @@ import type { TokenEndpoint } from '../auth'
 import { createAuthenticator } from '../auth/authenticator'
 import { createTokenIssuer } from '../auth/issuer'
 import { loadSigningKeys } from '../auth/keys'
+import { limitPasswordWork } from '../auth/passwords'
 import { authPlugin } from '../auth/plugin'
 import { cachedVerifier } from '../auth/token-cache'
 import { builtinVerifier, externalVerifier, type TokenVerifier } from '../auth/verifier'
@@ -18,6 +19,9 @@ import type { UsersRepository } from '../users/repository'
 
 /** Time for the 503s of a batch whose commit outcome is unknown to reach their clients before exiting. */
 const exitDelayMs = 200
+
+/** The window of --signup-max-per-client. */
+const signupWindowMs = 3_600_000
 
 /** Per-client failures allowed, as a multiple of the per-email limit: one office shares an address. */
 const clientFailureMultiple = 4
@@ -118,6 +122,7 @@ export async function composeApi(config: Config, storage: Storage, logger: Logge
   const ledger = createLedger({ engine, metrics: ledgerMetrics })
   const purge = startIdempotencyPurge({ engine, retentionMs: config.idempotencyRetentionMs, logger })
   const { verify, tokens, adminRole } = await tokenSetup(config, storage, metrics)
+  limitPasswordWork(config.argon2Concurrency, config.argon2Queue)
   const authenticate = createAuthenticator({
     verify: cachedVerifier(verify, config.tokenCacheSize),
     users,
@@ -136,6 +141,7 @@ export async function composeApi(config: Config, storage: Storage, logger: Logge
     users,
     // With an identity provider, users come from it: a local sign-up could never log in.
     signup: tokens.mode === 'external' ? 'closed' : config.signup,
+    signupsByClient: storage.loginThrottle('signup', config.signupMaxPerClient, signupWindowMs),
     avatars: {
       store: avatars.store,
       timeoutMs: config.avatarStoreTimeoutMs,

@@ -1,8 +1,10 @@
 import { Elysia } from 'elysia'
+import type { LoginThrottle } from '../auth/login-throttle'
 import { type AuthPlugin, bearerSecurity } from '../auth/plugin'
 import type { SignupMode } from '../config/settings'
 import { idParams, uuidPattern } from '../http/ids'
 import { decodeCursor, page, pageLimit, pageQuery } from '../http/pagination'
+import { requestContext } from '../http/request-context'
 import { usersModel } from './model'
 import type { UsersRepository } from './repository'
 import { deleteUser, getUser, listUsers, renameUser, signUp } from './service'
@@ -14,18 +16,21 @@ export function usersRoutes({
   auth,
   users,
   signup,
+  signupsByClient,
 }: {
   auth: AuthPlugin
   users: UsersRepository
   signup: SignupMode
+  signupsByClient?: LoginThrottle
 }) {
   return new Elysia({ name: 'users' })
     .use(auth)
     .model(usersModel)
     .post(
       '/v1/users',
-      async ({ body, set }) => {
-        const user = await signUp(users, signup, body)
+      async ({ body, request, set }) => {
+        const clientAddress = requestContext(request)?.clientAddress ?? 'unknown'
+        const user = await signUp(users, signup, body, signupsByClient && { signupsByClient, clientAddress })
         set.status = 201
         set.headers.location = `/v1/users/${user.id}`
         return userView(user)
@@ -36,7 +41,10 @@ export function usersRoutes({
         detail: {
           tags,
           summary: 'Sign up',
-          description: 'Public unless the server runs with --signup closed.',
+          description:
+            'Public unless the server runs with --signup closed. Past --signup-max-per-client sign-ups ' +
+            'from one client address in an hour: 429 with Retry-After; while too many passwords are ' +
+            'being hashed: 503 with Retry-After.',
         },
       },
     )

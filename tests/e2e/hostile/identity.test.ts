@@ -3,8 +3,7 @@ import { type RunningLedgerd, startLedgerd } from '../../support/ledgerd-process
 
 // Identity abuse (issue 13): what a hostile client can do to other people's accounts through the login,
 // sign-up and delete paths. Every request has a bounded timeout: a hang fails the test, never stalls it.
-const timeout = { signal: undefined as AbortSignal | undefined }
-const bounded = () => ({ ...timeout, signal: AbortSignal.timeout(10_000) })
+const bounded = () => ({ signal: AbortSignal.timeout(20_000) })
 const password = 'correct horse battery staple'
 
 function client(server: RunningLedgerd) {
@@ -20,7 +19,35 @@ function client(server: RunningLedgerd) {
       post('/v1/users', { email, name: 'Someone', password }, { 'x-forwarded-for': from }),
     login: (email: string, secret: string, from: string) =>
       post('/v1/auth/token', { email, password: secret }, { 'x-forwarded-for': from }),
+    token: async (email: string, from = '192.0.2.200') => {
+      const response = await post('/v1/auth/token', { email, password }, { 'x-forwarded-for': from })
+      expect(response.status).toBe(200)
+      return ((await response.json()) as { access_token: string }).access_token
+    },
+    call: (method: string, path: string, token: string, body?: unknown) =>
+      fetch(`${server.apiUrl}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          'idempotency-key': crypto.randomUUID(),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        ...bounded(),
+      }),
   }
+}
+
+async function expectProblem(response: Response, status: number, type: string) {
+  expect(response.status).toBe(status)
+  expect(response.headers.get('content-type')).toStartWith('application/problem+json')
+  expect(await response.json()).toMatchObject({ type: `/problems/${type}`, status })
+}
+
+const timed = async <T>(work: () => Promise<T>) => {
+  const started = performance.now()
+  const value = await work()
+  return { value, ms: performance.now() - started }
 }
 
 describe('lockout as a weapon', () => {
@@ -57,5 +84,79 @@ describe('lockout as a weapon', () => {
       expect((await api.login('spread@example.com', 'wrong guess', `6.6.8.${i}`)).status).toBe(401)
     expect((await api.login('spread@example.com', password, '6.6.8.0')).status).toBe(429)
     expect((await api.login('spread@example.com', password, '192.0.2.11')).status).toBe(200)
+  })
+})
+
+describe('password hashing as a denial of service', () => {
+  let server: RunningLedgerd
+  beforeAll(async () => {
+    server = await startLedgerd({
+      args: [
+        '--forwarded-for-hops',
+        '1',
+        '--argon2-concurrency',
+        '1',
+        '--argon2-queue',
+        '8',
+        '--signup-max-per-client',
+        '3',
+      ],
+    })
+  })
+  afterAll(async () => {
+    expect(await server.stop()).toBe(0)
+  })
+
+  test('sign-ups past the limit per client address: 429 with Retry-After, and the user is not created', async () => {
+    const api = client(server)
+    for (let i = 0; i < 3; i++)
+      expect((await api.signUp(`batch${i}@example.com`, '6.6.9.1')).status).toBe(201)
+    const refused = await api.signUp('fourth@example.com', '6.6.9.1')
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0)
+    await expectProblem(refused, 429, 'too-many-signups')
+    // Not created: the email is still free for a sign-up from another address.
+    expect((await api.signUp('fourth@example.com', '6.6.9.2')).status).toBe(201)
+  })
+
+  test('250 concurrent sign-ups: each 201 or 503 with Retry-After, the queue bounded; a login and ledger requests still answer', async () => {
+    const api = client(server)
+    expect((await api.signUp('regular@example.com', '192.0.2.50')).status).toBe(201)
+    const token = await api.token('regular@example.com')
+    const opened = await api.call('POST', '/v1/accounts', token, { currency: 'EUR' })
+    expect(opened.status).toBe(201)
+    const account = ((await opened.json()) as { id: string }).id
+
+    const flood = Array.from({ length: 250 }, (_, i) =>
+      api.signUp(`flood${i}@example.com`, `10.9.${Math.floor(i / 200)}.${i % 200}`),
+    )
+    await Bun.sleep(20)
+    const login = await timed(() => api.login('regular@example.com', password, '192.0.2.51'))
+    const ledger = await timed(() => api.call('GET', `/v1/accounts/${account}`, token))
+    const deposit = await timed(() =>
+      api.call('POST', `/v1/accounts/${account}/deposits`, token, { amount: 100 }),
+    )
+    const answers = await Promise.all(flood)
+
+    const statuses = answers.map((response) => response.status)
+    const created = statuses.filter((status) => status === 201).length
+    const busy = answers.filter((response) => response.status === 503)
+    console.log(
+      `250 sign-ups: ${created} created, ${busy.length} answered 503; during the flood a login took ` +
+        `${login.ms.toFixed(0)} ms, GET account ${ledger.ms.toFixed(0)} ms, a deposit ${deposit.ms.toFixed(0)} ms`,
+    )
+    expect(statuses.filter((status) => status !== 201 && status !== 503)).toEqual([])
+    // One hashing, eight waiting: most of a burst of 250 must be turned away, not queued.
+    expect(busy.length).toBeGreaterThan(200)
+    for (const response of busy) {
+      expect(response.headers.get('retry-after')).toBe('1')
+      await expectProblem(response, 503, 'service-unavailable')
+    }
+    expect(login.value.status).toBe(200)
+    expect(ledger.value.status).toBe(200)
+    expect(deposit.value.status).toBe(201)
+
+    // A refused sign-up changed nothing: its email is free.
+    const refusedIndex = statuses.indexOf(503)
+    expect((await api.signUp(`flood${refusedIndex}@example.com`, '192.0.2.60')).status).toBe(201)
   })
 })
