@@ -7,7 +7,7 @@ import { decodeCursor, page, pageLimit, pageQuery } from '../http/pagination'
 import { requestContext } from '../http/request-context'
 import { usersModel } from './model'
 import type { UsersRepository } from './repository'
-import { deleteUser, getUser, listUsers, renameUser, signUp } from './service'
+import { type AccountsOf, deleteUser, getUser, listUsers, renameUser, signUp } from './service'
 import { userView } from './user'
 
 const tags = ['users']
@@ -17,11 +17,14 @@ export function usersRoutes({
   users,
   signup,
   signupsByClient,
+  ledger,
 }: {
   auth: AuthPlugin
   users: UsersRepository
   signup: SignupMode
   signupsByClient?: LoginThrottle
+  /** Where a user's balances are read before deleting it; none: deletion does not check (tests). */
+  ledger?: { listAccounts: AccountsOf }
 }) {
   return new Elysia({ name: 'users' })
     .use(auth)
@@ -91,7 +94,7 @@ export function usersRoutes({
     .delete(
       '/v1/users/:id',
       async ({ principal, params, set }) => {
-        await deleteUser(users, principal, params.id)
+        await deleteUser(users, principal, params.id, ledger?.listAccounts)
         set.status = 204
       },
       {
@@ -100,7 +103,9 @@ export function usersRoutes({
         detail: {
           tags,
           summary: 'Delete a user (admin, or yourself)',
-          description: "The user's tokens stop working at once; the email becomes free.",
+          description:
+            "The user's tokens stop working at once; the email becomes free. Refused (409 balance-not-zero, " +
+            'listing them) while any of its accounts has a non-zero balance.',
           security: bearerSecurity,
         },
       },

@@ -3,6 +3,7 @@ import { hashPassword } from '../auth/passwords'
 import { type Principal, requireSelfOrAdmin } from '../auth/principal'
 import type { SignupMode } from '../config/settings'
 import { HttpProblem } from '../http/problem'
+import type { Account } from '../ledger/engine'
 import type { UsersRepository } from './repository'
 import { emailKey, type Role, type User } from './user'
 
@@ -65,8 +66,40 @@ export async function renameUser(users: UsersRepository, principal: Principal, n
   return user
 }
 
-export async function deleteUser(users: UsersRepository, principal: Principal, id: string): Promise<void> {
+/** A user's accounts, ordered by id, after the given id: the ledger's listing. */
+export type AccountsOf = (ownerId: string, afterId: string | undefined, limit: number) => Promise<Account[]>
+
+async function accountsHoldingMoney(accountsOf: AccountsOf, ownerId: string): Promise<Account[]> {
+  const holding: Account[] = []
+  for (let after: string | undefined, page: Account[]; ; after = page.at(-1)?.id) {
+    page = await accountsOf(ownerId, after, 500)
+    holding.push(...page.filter((account) => account.balance !== 0))
+    if (page.length < 500) return holding
+  }
+}
+
+/**
+ * Deletes a user, refused (409, naming them) while any of its accounts holds money, credit or debt:
+ * a deleted user can no longer withdraw, so the money would be stranded.
+ */
+export async function deleteUser(
+  users: UsersRepository,
+  principal: Principal,
+  id: string,
+  accountsOf?: AccountsOf,
+): Promise<void> {
   requireSelfOrAdmin(principal, id)
+  const holding = accountsOf ? await accountsHoldingMoney(accountsOf, id) : []
+  if (holding.length > 0) {
+    throw new HttpProblem(
+      'balance-not-zero',
+      `Withdraw or transfer the balance of ${holding.map((account) => account.id).join(', ')}, then delete.`,
+      {
+        accounts: holding.map(({ id, currency, balance }) => ({ id, currency, balance })),
+        errors: [{ field: 'id', in: 'params', message: 'this user has accounts with a non-zero balance' }],
+      },
+    )
+  }
   if (!(await users.delete(id))) throw new HttpProblem('not-found')
 }
 

@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { type RunningLedgerd, startLedgerd } from '../../support/ledgerd-process'
+import { createAdmin, type RunningLedgerd, startLedgerd } from '../../support/ledgerd-process'
 
 // Identity abuse (issue 13): what a hostile client can do to other people's accounts through the login,
 // sign-up and delete paths. Every request has a bounded timeout: a hang fails the test, never stalls it.
 const bounded = () => ({ signal: AbortSignal.timeout(20_000) })
 const password = 'correct horse battery staple'
+/** The first PostgreSQL of a run starts here (initdb): seconds on a busy machine. */
+const startTimeoutMs = 60_000
 
 function client(server: RunningLedgerd) {
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
@@ -54,7 +56,7 @@ describe('lockout as a weapon', () => {
   let server: RunningLedgerd
   beforeAll(async () => {
     server = await startLedgerd({ args: ['--forwarded-for-hops', '1', '--login-max-failures', '5'] })
-  })
+  }, startTimeoutMs)
   afterAll(async () => {
     expect(await server.stop()).toBe(0)
   })
@@ -102,7 +104,7 @@ describe('password hashing as a denial of service', () => {
         '3',
       ],
     })
-  })
+  }, startTimeoutMs)
   afterAll(async () => {
     expect(await server.stop()).toBe(0)
   })
@@ -159,4 +161,67 @@ describe('password hashing as a denial of service', () => {
     const refusedIndex = statuses.indexOf(503)
     expect((await api.signUp(`flood${refusedIndex}@example.com`, '192.0.2.60')).status).toBe(201)
   })
+})
+
+describe("a deleted user's money", () => {
+  let server: RunningLedgerd
+  let adminToken: string
+  beforeAll(async () => {
+    server = await startLedgerd({ args: ['--forwarded-for-hops', '1'] })
+    const generated = await createAdmin(server.dataDir, 'root@example.com')
+    const response = await client(server).login('root@example.com', generated, '192.0.2.90')
+    adminToken = ((await response.json()) as { access_token: string }).access_token
+  }, startTimeoutMs)
+  afterAll(async () => {
+    expect(await server.stop()).toBe(0)
+  })
+
+  async function userWithMoney(email: string) {
+    const api = client(server)
+    const signed = await api.signUp(email, '192.0.2.91')
+    expect(signed.status).toBe(201)
+    const { id } = (await signed.json()) as { id: string }
+    const token = await api.token(email, '192.0.2.91')
+    const open = async () => {
+      const opened = await api.call('POST', '/v1/accounts', token, { currency: 'EUR' })
+      expect(opened.status).toBe(201)
+      return ((await opened.json()) as { id: string }).id
+    }
+    const funded = await open()
+    const empty = await open()
+    expect((await api.call('POST', `/v1/accounts/${funded}/deposits`, token, { amount: 2500 })).status).toBe(
+      201,
+    )
+    return { api, id, token, funded, empty }
+  }
+
+  for (const who of ['the user itself', 'an admin'] as const) {
+    test(`${who}: deleting a user with money answers 409 naming the funded accounts; the user stays; at zero it goes`, async () => {
+      const { api, id, token, funded, empty } = await userWithMoney(`rich-${who.length}@example.com`)
+      const deleter = who === 'an admin' ? adminToken : token
+      const refused = await api.call('DELETE', `/v1/users/${id}`, deleter)
+      expect(refused.status).toBe(409)
+      expect(refused.headers.get('content-type')).toStartWith('application/problem+json')
+      const body = (await refused.json()) as {
+        type: string
+        detail: string
+        accounts: { id: string; currency: string; balance: number }[]
+        errors: { field: string }[]
+      }
+      expect(body.type).toBe('/problems/balance-not-zero')
+      expect(body.accounts).toEqual([{ id: funded, currency: 'EUR', balance: 2500 }])
+      expect(body.detail).toContain(funded)
+      expect(body.detail).not.toContain(empty)
+      expect(body.errors[0]?.field).toBe('id')
+      // Nothing changed: the user and its money are still there.
+      expect((await api.call('GET', '/v1/users/me', token)).status).toBe(200)
+      const account = await api.call('GET', `/v1/accounts/${funded}`, token)
+      expect(((await account.json()) as { balance: number }).balance).toBe(2500)
+
+      expect(
+        (await api.call('POST', `/v1/accounts/${funded}/withdrawals`, token, { amount: 2500 })).status,
+      ).toBe(201)
+      expect((await api.call('DELETE', `/v1/users/${id}`, deleter)).status).toBe(204)
+    })
+  }
 })
