@@ -28,8 +28,7 @@ const clientFailureMultiple = 4
 /** Failures per email from all clients before clients that have failed on it are refused. */
 const emailFailureMultiple = 4
 
-async function tokenSetup(config: Config, storage: Storage, metrics: Metrics) {
-  const { users } = storage
+async function tokenSetup(config: Config, storage: Storage, users: UsersRepository, metrics: Metrics) {
   if (config.oidcIssuer) {
     const verify = externalVerifier({
       jwksUrl: config.oidcJwksUrl,
@@ -101,7 +100,7 @@ async function avatarStore(config: Config) {
  * Also says which paths enforce their own body limit, for the request handler in front of the app.
  */
 export async function composeApi(config: Config, storage: Storage, logger: Logger, metrics: Metrics) {
-  const users: UsersRepository = storage.users
+  const users: UsersRepository = await storage.serveUsers()
   const ledgerMetrics = metrics.ledger
   const engine: LedgerEngine = await storage.openLedger(config, {
     committed(batchSize, seconds) {
@@ -121,7 +120,7 @@ export async function composeApi(config: Config, storage: Storage, logger: Logge
   })
   const ledger = createLedger({ engine, metrics: ledgerMetrics })
   const purge = startIdempotencyPurge({ engine, retentionMs: config.idempotencyRetentionMs, logger })
-  const { verify, tokens, adminRole } = await tokenSetup(config, storage, metrics)
+  const { verify, tokens, adminRole } = await tokenSetup(config, storage, users, metrics)
   limitPasswordWork(config.argon2Concurrency, config.argon2Queue)
   const authenticate = createAuthenticator({
     verify: cachedVerifier(verify, config.tokenCacheSize),

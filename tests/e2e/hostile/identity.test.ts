@@ -1,5 +1,8 @@
+import { Database } from 'bun:sqlite'
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { createAdmin, type RunningLedgerd, startLedgerd } from '../../support/ledgerd-process'
+import { join } from 'node:path'
+import { databaseFileName } from '../../../src/db/open'
+import { createAdmin, type RunningLedgerd, startLedgerd, testStorage } from '../../support/ledgerd-process'
 
 // Identity abuse (issue 13): what a hostile client can do to other people's accounts through the login,
 // sign-up and delete paths. Every request has a bounded timeout: a hang fails the test, never stalls it.
@@ -224,4 +227,53 @@ describe("a deleted user's money", () => {
       expect((await api.call('DELETE', `/v1/users/${id}`, deleter)).status).toBe(204)
     })
   }
+})
+
+// SQLite only: PostgreSQL's writes are network round trips, never a wait on the event loop.
+describe.skipIf(testStorage !== 'sqlite')('the event loop never waits on the disk for user writes', () => {
+  let server: RunningLedgerd
+  beforeAll(async () => {
+    server = await startLedgerd({ args: ['--forwarded-for-hops', '1'] })
+  }, startTimeoutMs)
+  afterAll(async () => {
+    expect(await server.stop()).toBe(0)
+  })
+
+  test('with the database write-locked by another connection, /healthz answers at once while a sign-up, a rename and a delete wait', async () => {
+    const api = client(server)
+    expect((await api.signUp('renamer@example.com', '192.0.2.70')).status).toBe(201)
+    expect((await api.signUp('leaver@example.com', '192.0.2.70')).status).toBe(201)
+    const renamer = await api.token('renamer@example.com')
+    const leaver = await api.token('leaver@example.com')
+    const leaverId = ((await (await api.call('GET', '/v1/users/me', leaver)).json()) as { id: string }).id
+
+    // Another connection takes SQLite's write lock and keeps it for 1.2 s: to ledgerd, a frozen disk.
+    const locker = new Database(join(server.dataDir, databaseFileName))
+    locker.exec('BEGIN IMMEDIATE')
+    const waiting = [
+      api.signUp('patient@example.com', '192.0.2.71'),
+      api.call('PATCH', '/v1/users/me', renamer, { name: 'Renamed' }),
+      api.call('DELETE', `/v1/users/${leaverId}`, leaver),
+    ]
+    await Bun.sleep(200) // past the sign-up's argon2: all three are now waiting for the lock
+    const healthz: number[] = []
+    const until = performance.now() + 1000
+    while (performance.now() < until) {
+      const { value, ms } = await timed(() => fetch(`${server.adminUrl}/healthz`, bounded()))
+      expect(value.status).toBe(200)
+      healthz.push(ms)
+    }
+    locker.exec('COMMIT')
+    locker.close()
+    const [signUp, rename, remove] = await Promise.all(waiting)
+    console.log(
+      `write lock held 1.2 s: ${healthz.length} /healthz answers, slowest ${Math.max(...healthz).toFixed(1)} ms`,
+    )
+    expect(Math.max(...healthz)).toBeLessThan(250)
+    expect(healthz.length).toBeGreaterThan(10)
+    expect(signUp?.status).toBe(201)
+    expect(rename?.status).toBe(200)
+    expect(remove?.status).toBe(204)
+    expect((await api.call('GET', '/v1/users/me', leaver)).status).toBe(401)
+  })
 })
