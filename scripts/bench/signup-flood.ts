@@ -42,3 +42,6 @@ console.log(
   `FLOOD sent=${counts.sent} created=${counts.created} busy503=${counts.busy503} ` +
     `limited429=${counts.limited429} other=${counts.other}`,
 )
+
+// A module, so that the top-level await above is allowed.
+export {}

@@ -30,6 +30,8 @@ describe('Semaphore', () => {
           const outcomes: Promise<unknown>[] = []
           let refused = 0
           const check = () => {
+            // Counted from the tasks themselves too, not only from the semaphore's own bookkeeping.
+            expect(pending.filter((entry) => entry.started).length).toBeLessThanOrEqual(permits)
             expect(semaphore.running).toBeLessThanOrEqual(permits)
             expect(semaphore.queued('first')).toBeLessThanOrEqual(queueLimit)
             expect(semaphore.queued('last')).toBeLessThanOrEqual(queueLimit)
