@@ -1,5 +1,6 @@
 import { Elysia } from 'elysia'
 import { authRoutes, type TokenEndpoint } from './auth'
+import type { LoginThrottle } from './auth/login-throttle'
 import type { AuthPlugin } from './auth/plugin'
 import { avatarFilesRoutes, avatarsRoutes } from './avatars'
 import type { LocalAvatarStore } from './avatars/local-store'
@@ -24,6 +25,8 @@ export interface AppDependencies {
   tokens: TokenEndpoint
   users: UsersRepository
   signup: SignupMode
+  /** Sign-ups counted per client address; none: unlimited (tests that build the app themselves). */
+  signupsByClient?: LoginThrottle
   ledger: Ledger
   avatars: AvatarStoreAccess
   avatarMaxBytes: number

@@ -4,3 +4,6 @@
  * this file; only at the root do the two agree. scripts/build.sh passes the worker as an entrypoint.
  */
 export const writerThreadUrl = new URL('./ledger/sqlite/writer-worker.ts', import.meta.url).href
+
+/** The users writer thread (src/users/sqlite-writer-worker.ts), found the same way. */
+export const usersWriterThreadUrl = new URL('./users/sqlite-writer-worker.ts', import.meta.url).href

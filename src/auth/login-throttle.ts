@@ -15,6 +15,8 @@ export interface LoginThrottle {
   attempt(key: string): Promise<number>
   /** Milliseconds until the key may try again, or 0 if it may try now. */
   retryAfterMs(key: string): Promise<number>
+  /** Failures of the key inside the window (at most the limit). */
+  failures(key: string): Promise<number>
   /** Takes back the latest failure: for an attempt counted before it was checked that then succeeded. */
   forgive(key: string): Promise<void>
   /** Forgets every failure of the key. */
@@ -52,6 +54,10 @@ export class MemoryLoginThrottle implements LoginThrottle {
 
   async retryAfterMs(key: string): Promise<number> {
     return this.#wait(key)
+  }
+
+  async failures(key: string): Promise<number> {
+    return this.#recent(key).length
   }
 
   async forgive(key: string): Promise<void> {

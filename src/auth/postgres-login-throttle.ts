@@ -71,6 +71,15 @@ export class PostgresLoginThrottle implements LoginThrottle {
     )
   }
 
+  async failures(key: string): Promise<number> {
+    return orUnavailable(
+      (async () => {
+        const [clock] = await this.sql<{ now: Date }[]>`SELECT clock_timestamp() AS now`
+        return (await this.#recent(this.sql, this.#stored(key), this.#cutoff(this.#now(clock?.now)))).length
+      })(),
+    )
+  }
+
   async forgive(key: string): Promise<void> {
     await orUnavailable(this.sql`
       DELETE FROM login_failures WHERE ctid = (

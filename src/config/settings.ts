@@ -79,6 +79,9 @@ export interface Config {
   forwardedForHops: number
   loginMaxFailures: number
   loginFailureWindowMs: number
+  argon2Concurrency: number
+  argon2Queue: number
+  signupMaxPerClient: number
   idempotencyRetentionMs: number
   avatarBucket: string
   s3Endpoint: string
@@ -371,7 +374,9 @@ export const settings = [
   define({
     key: 'loginMaxFailures',
     name: 'login-max-failures',
-    description: 'Failed logins allowed per email in the window (four times as many per client address).',
+    description:
+      'Failed logins allowed per email and client address in the window (4× per address; 4× per email, ' +
+      'refusing only addresses that failed on it).',
     default: 5,
     parse: (raw) => parseInteger(raw, 1, 10_000),
   }),
@@ -382,6 +387,28 @@ export const settings = [
     default: 15 * 60_000,
     parse: (raw) => parseDuration(raw, 1000, 24 * 3_600_000),
     format: formatDuration,
+  }),
+  define({
+    key: 'argon2Concurrency',
+    name: 'argon2-concurrency',
+    description: 'argon2 hashes and checks run at once (each ~20 ms of a core and 19 MiB); logins go first.',
+    default: 2,
+    parse: (raw) => parseInteger(raw, 1, 64),
+  }),
+  define({
+    key: 'argon2Queue',
+    name: 'argon2-queue',
+    description:
+      'Logins, and sign-ups, that may wait for a hash; past that the answer is 503 with Retry-After.',
+    default: 32,
+    parse: (raw) => parseInteger(raw, 0, 10_000),
+  }),
+  define({
+    key: 'signupMaxPerClient',
+    name: 'signup-max-per-client',
+    description: 'Sign-ups allowed per client address per hour; past that 429 with Retry-After.',
+    default: 20,
+    parse: (raw) => parseInteger(raw, 1, 1_000_000),
   }),
   define({
     key: 'idempotencyRetentionMs',

@@ -25,6 +25,8 @@ export const problemTypes = {
   'too-many-requests': { status: 429, title: 'Too many failed attempts; retry later' },
   'internal-error': { status: 500, title: 'Internal server error' },
   'service-unavailable': { status: 503, title: 'The service is temporarily unavailable' },
+  'too-many-signups': { status: 429, title: 'Too many sign-ups from this client address; retry later' },
+  'balance-not-zero': { status: 409, title: 'The user still holds money: empty these accounts first' },
 } as const satisfies Record<string, { status: number; title: string }>
 
 export type ProblemType = keyof typeof problemTypes

@@ -3,6 +3,7 @@ import type { TokenEndpoint } from '../auth'
 import { createAuthenticator } from '../auth/authenticator'
 import { createTokenIssuer } from '../auth/issuer'
 import { loadSigningKeys } from '../auth/keys'
+import { limitPasswordWork } from '../auth/passwords'
 import { authPlugin } from '../auth/plugin'
 import { cachedVerifier } from '../auth/token-cache'
 import { builtinVerifier, externalVerifier, type TokenVerifier } from '../auth/verifier'
@@ -19,11 +20,15 @@ import type { UsersRepository } from '../users/repository'
 /** Time for the 503s of a batch whose commit outcome is unknown to reach their clients before exiting. */
 const exitDelayMs = 200
 
+/** The window of --signup-max-per-client. */
+const signupWindowMs = 3_600_000
+
 /** Per-client failures allowed, as a multiple of the per-email limit: one office shares an address. */
 const clientFailureMultiple = 4
+/** Failures per email from all clients before clients that have failed on it are refused. */
+const emailFailureMultiple = 4
 
-async function tokenSetup(config: Config, storage: Storage, metrics: Metrics) {
-  const { users } = storage
+async function tokenSetup(config: Config, storage: Storage, users: UsersRepository, metrics: Metrics) {
   if (config.oidcIssuer) {
     const verify = externalVerifier({
       jwksUrl: config.oidcJwksUrl,
@@ -55,10 +60,15 @@ async function tokenSetup(config: Config, storage: Storage, metrics: Metrics) {
       audience: config.tokenAudience,
       ttlMs: config.tokenTtlMs,
     }),
-    byEmail: storage.loginThrottle('email', config.loginMaxFailures, config.loginFailureWindowMs),
+    byPair: storage.loginThrottle('pair', config.loginMaxFailures, config.loginFailureWindowMs),
     byClient: storage.loginThrottle(
       'client',
       config.loginMaxFailures * clientFailureMultiple,
+      config.loginFailureWindowMs,
+    ),
+    byEmail: storage.loginThrottle(
+      'email',
+      config.loginMaxFailures * emailFailureMultiple,
       config.loginFailureWindowMs,
     ),
     events: metrics.auth,
@@ -90,7 +100,7 @@ async function avatarStore(config: Config) {
  * Also says which paths enforce their own body limit, for the request handler in front of the app.
  */
 export async function composeApi(config: Config, storage: Storage, logger: Logger, metrics: Metrics) {
-  const users: UsersRepository = storage.users
+  const users: UsersRepository = await storage.serveUsers()
   const ledgerMetrics = metrics.ledger
   const engine: LedgerEngine = await storage.openLedger(config, {
     committed(batchSize, seconds) {
@@ -110,7 +120,8 @@ export async function composeApi(config: Config, storage: Storage, logger: Logge
   })
   const ledger = createLedger({ engine, metrics: ledgerMetrics })
   const purge = startIdempotencyPurge({ engine, retentionMs: config.idempotencyRetentionMs, logger })
-  const { verify, tokens, adminRole } = await tokenSetup(config, storage, metrics)
+  const { verify, tokens, adminRole } = await tokenSetup(config, storage, users, metrics)
+  limitPasswordWork(config.argon2Concurrency, config.argon2Queue)
   const authenticate = createAuthenticator({
     verify: cachedVerifier(verify, config.tokenCacheSize),
     users,
@@ -129,6 +140,7 @@ export async function composeApi(config: Config, storage: Storage, logger: Logge
     users,
     // With an identity provider, users come from it: a local sign-up could never log in.
     signup: tokens.mode === 'external' ? 'closed' : config.signup,
+    signupsByClient: storage.loginThrottle('signup', config.signupMaxPerClient, signupWindowMs),
     avatars: {
       store: avatars.store,
       timeoutMs: config.avatarStoreTimeoutMs,

@@ -58,6 +58,9 @@ export function openPostgresStorage(config: Config): Storage & { sql: Sql } {
     sql,
     poolUsage: usage,
     users: postgresUsersRepository(sql),
+    async serveUsers() {
+      return this.users
+    },
     health: postgresHealthRepository(sql),
     secrets: postgresSecrets(sql),
     loginThrottle: (scope, limit, windowMs) => new PostgresLoginThrottle(sql, { scope, limit, windowMs }),

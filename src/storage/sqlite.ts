@@ -9,6 +9,7 @@ import { dataDirSecrets } from '../files/generated-secrets'
 import { sqliteHealthRepository } from '../health/repository'
 import { openSqliteLedgerEngine } from '../ledger/sqlite/engine'
 import { verifyLedger } from '../ledger/sqlite/verify'
+import { withOffThreadWrites } from '../users/off-thread-writes'
 import { sqliteUsersRepository, type UsersRepository } from '../users/repository'
 import type { Storage } from './storage'
 
@@ -19,7 +20,8 @@ export async function openSqliteStorage(config: Config): Promise<Storage & { db:
 
 /** Storage over an open SQLite connection; closing the storage closes it. */
 export function sqliteStorageOf(config: Config, db: SqliteConnection): Storage & { db: SqliteConnection } {
-  let users: UsersRepository | undefined
+  let users: ReturnType<typeof sqliteUsersRepository> | undefined
+  let served: (UsersRepository & { close(): void }) | undefined
   return {
     kind: 'sqlite',
     location: join(config.dataDir, databaseFileName),
@@ -29,6 +31,11 @@ export function sqliteStorageOf(config: Config, db: SqliteConnection): Storage &
     get users() {
       users ??= sqliteUsersRepository(db)
       return users
+    },
+    async serveUsers() {
+      users ??= sqliteUsersRepository(db)
+      served ??= await withOffThreadWrites(users, config)
+      return served
     },
     health: sqliteHealthRepository(db),
     secrets: dataDirSecrets(config.dataDir),
@@ -44,6 +51,7 @@ export function sqliteStorageOf(config: Config, db: SqliteConnection): Storage &
       return verifyLedger(db)
     },
     async close() {
+      served?.close()
       db.close()
     },
   }

@@ -20,6 +20,11 @@ export interface Storage {
   /** The newest schema version this binary knows. */
   readonly schemaVersion: number
   readonly users: UsersRepository
+  /**
+   * The users repository the API serves from, once migrated: on SQLite its writes run on a thread of
+   * their own, so a write waiting on the disk never holds up the event loop; on PostgreSQL, `users`.
+   */
+  serveUsers(): Promise<UsersRepository>
   readonly health: HealthRepository
   readonly secrets: GeneratedSecrets
   /** PostgreSQL only: how busy the connection pool is, for its gauges. */

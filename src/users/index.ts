@@ -1,11 +1,13 @@
 import { Elysia } from 'elysia'
+import type { LoginThrottle } from '../auth/login-throttle'
 import { type AuthPlugin, bearerSecurity } from '../auth/plugin'
 import type { SignupMode } from '../config/settings'
 import { idParams, uuidPattern } from '../http/ids'
 import { decodeCursor, page, pageLimit, pageQuery } from '../http/pagination'
+import { requestContext } from '../http/request-context'
 import { usersModel } from './model'
 import type { UsersRepository } from './repository'
-import { deleteUser, getUser, listUsers, renameUser, signUp } from './service'
+import { type AccountsOf, deleteUser, getUser, listUsers, renameUser, signUp } from './service'
 import { userView } from './user'
 
 const tags = ['users']
@@ -14,18 +16,24 @@ export function usersRoutes({
   auth,
   users,
   signup,
+  signupsByClient,
+  ledger,
 }: {
   auth: AuthPlugin
   users: UsersRepository
   signup: SignupMode
+  signupsByClient?: LoginThrottle
+  /** Where a user's balances are read before deleting it; none: deletion does not check (tests). */
+  ledger?: { listAccounts: AccountsOf }
 }) {
   return new Elysia({ name: 'users' })
     .use(auth)
     .model(usersModel)
     .post(
       '/v1/users',
-      async ({ body, set }) => {
-        const user = await signUp(users, signup, body)
+      async ({ body, request, set }) => {
+        const clientAddress = requestContext(request)?.clientAddress ?? 'unknown'
+        const user = await signUp(users, signup, body, signupsByClient && { signupsByClient, clientAddress })
         set.status = 201
         set.headers.location = `/v1/users/${user.id}`
         return userView(user)
@@ -36,7 +44,10 @@ export function usersRoutes({
         detail: {
           tags,
           summary: 'Sign up',
-          description: 'Public unless the server runs with --signup closed.',
+          description:
+            'Public unless the server runs with --signup closed. Past --signup-max-per-client sign-ups ' +
+            'from one client address in an hour: 429 with Retry-After; while too many passwords are ' +
+            'being hashed: 503 with Retry-After.',
         },
       },
     )
@@ -83,7 +94,7 @@ export function usersRoutes({
     .delete(
       '/v1/users/:id',
       async ({ principal, params, set }) => {
-        await deleteUser(users, principal, params.id)
+        await deleteUser(users, principal, params.id, ledger?.listAccounts)
         set.status = 204
       },
       {
@@ -92,7 +103,9 @@ export function usersRoutes({
         detail: {
           tags,
           summary: 'Delete a user (admin, or yourself)',
-          description: "The user's tokens stop working at once; the email becomes free.",
+          description:
+            "The user's tokens stop working at once; the email becomes free. Refused (409 balance-not-zero, " +
+            'listing them) while any of its accounts has a non-zero balance.',
           security: bearerSecurity,
         },
       },

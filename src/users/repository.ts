@@ -50,7 +50,10 @@ const columns = {
 const live = isNull(users.deletedAt)
 const now = () => new Date().toISOString()
 
-export function sqliteUsersRepository(db: SqliteConnection, cache?: LiveCacheOptions): UsersRepository {
+export function sqliteUsersRepository(
+  db: SqliteConnection,
+  cache?: LiveCacheOptions,
+): UsersRepository & { forgetLive(id: string): void } {
   const { orm } = db
   const p = sql.placeholder
   // Prepared once: an unprepared drizzle query costs about 2.5x on the hot path (principal look-up).
@@ -166,6 +169,10 @@ export function sqliteUsersRepository(db: SqliteConnection, cache?: LiveCacheOpt
     async delete(id) {
       liveUsers.forget(id)
       return remove.get({ id, now: now() }) !== undefined
+    },
+    /** For a delete written through another connection (off-thread-writes.ts). */
+    forgetLive(id) {
+      liveUsers.forget(id)
     },
     async isLive(id) {
       if (liveUsers.has(id)) return true

@@ -1,7 +1,9 @@
+import type { LoginThrottle } from '../auth/login-throttle'
 import { hashPassword } from '../auth/passwords'
 import { type Principal, requireSelfOrAdmin } from '../auth/principal'
 import type { SignupMode } from '../config/settings'
 import { HttpProblem } from '../http/problem'
+import type { Account } from '../ledger/engine'
 import type { UsersRepository } from './repository'
 import { emailKey, type Role, type User } from './user'
 
@@ -27,8 +29,27 @@ export async function createUser(
   return created
 }
 
-export async function signUp(users: UsersRepository, signup: SignupMode, input: NewUserInput): Promise<User> {
+/**
+ * A public sign-up. Counted per client address before the password is hashed, so a flood costs one
+ * in-memory (or one indexed) count per request, not 20 ms of argon2 each.
+ */
+export async function signUp(
+  users: UsersRepository,
+  signup: SignupMode,
+  input: NewUserInput,
+  limit?: { signupsByClient: LoginThrottle; clientAddress: string },
+): Promise<User> {
   if (signup === 'closed') throw new HttpProblem('signup-closed', 'Ask an administrator to create your user.')
+  const wait = limit ? await limit.signupsByClient.attempt(limit.clientAddress) : 0
+  if (wait > 0) {
+    const seconds = Math.max(1, Math.ceil(wait / 1000))
+    throw new HttpProblem(
+      'too-many-signups',
+      `Retry in ${seconds} s.`,
+      {},
+      { 'retry-after': String(seconds) },
+    )
+  }
   return createUser(users, input)
 }
 
@@ -45,8 +66,40 @@ export async function renameUser(users: UsersRepository, principal: Principal, n
   return user
 }
 
-export async function deleteUser(users: UsersRepository, principal: Principal, id: string): Promise<void> {
+/** A user's accounts, ordered by id, after the given id: the ledger's listing. */
+export type AccountsOf = (ownerId: string, afterId: string | undefined, limit: number) => Promise<Account[]>
+
+async function accountsHoldingMoney(accountsOf: AccountsOf, ownerId: string): Promise<Account[]> {
+  const holding: Account[] = []
+  for (let after: string | undefined, page: Account[]; ; after = page.at(-1)?.id) {
+    page = await accountsOf(ownerId, after, 500)
+    holding.push(...page.filter((account) => account.balance !== 0))
+    if (page.length < 500) return holding
+  }
+}
+
+/**
+ * Deletes a user, refused (409, naming them) while any of its accounts holds money, credit or debt:
+ * a deleted user can no longer withdraw, so the money would be stranded.
+ */
+export async function deleteUser(
+  users: UsersRepository,
+  principal: Principal,
+  id: string,
+  accountsOf?: AccountsOf,
+): Promise<void> {
   requireSelfOrAdmin(principal, id)
+  const holding = accountsOf ? await accountsHoldingMoney(accountsOf, id) : []
+  if (holding.length > 0) {
+    throw new HttpProblem(
+      'balance-not-zero',
+      `Withdraw or transfer the balance of ${holding.map((account) => account.id).join(', ')}, then delete.`,
+      {
+        accounts: holding.map(({ id, currency, balance }) => ({ id, currency, balance })),
+        errors: [{ field: 'id', in: 'params', message: 'this user has accounts with a non-zero balance' }],
+      },
+    )
+  }
   if (!(await users.delete(id))) throw new HttpProblem('not-found')
 }
 

@@ -211,7 +211,7 @@ describe('login throttling (--login-max-failures 3)', () => {
     expect(await response.json()).toMatchObject({ type: '/problems/too-many-requests', status: 429 })
   }
 
-  test('after 3 failures for an email: 429 with Retry-After, even for the right password', async () => {
+  test('after 3 failures for an email from one address: 429 with Retry-After there, even for the right password', async () => {
     const ledgerd = await start(['--login-max-failures', '3'])
     await ledgerd.signUp('target@example.com')
     await ledgerd.signUp('bystander@example.com')

@@ -104,6 +104,15 @@ export function describeLoginThrottle(name: string, open: () => Promise<Throttle
       expect(await byClient.retryAfterMs(key)).toBe(0)
     })
 
+    test('failures counts the key’s failures in the window, at most the limit', async () => {
+      const { clock, throttle, key } = setup(2, 1000)
+      expect(await throttle.failures(key)).toBe(0)
+      for (let i = 0; i < 3; i++) await throttle.attempt(key)
+      expect(await throttle.failures(key)).toBe(2)
+      clock.advance(1001)
+      expect(await throttle.failures(key)).toBe(0)
+    })
+
     test('reset forgets every failure of a key', async () => {
       const { throttle, key } = setup(2)
       await throttle.attempt(key)

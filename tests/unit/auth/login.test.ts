@@ -46,30 +46,35 @@ afterAll(async () => {
 /** One ledgerd replica's throttles on the shared database; keys are scoped by a test's own prefix. */
 function postgresThrottles(limit: number, prefix: string, sql = openTestPool(url)) {
   pools.push(sql)
+  const scoped = (scope: string, scopeLimit: number) =>
+    new PostgresLoginThrottle(sql, { scope: `${prefix}-${scope}`, limit: scopeLimit, windowMs: 60_000 })
   return {
-    byEmail: new PostgresLoginThrottle(sql, { scope: `${prefix}-email`, limit, windowMs: 60_000 }),
-    byClient: new PostgresLoginThrottle(sql, {
-      scope: `${prefix}-client`,
-      limit: limit * 4,
-      windowMs: 60_000,
-    }),
+    byPair: scoped('pair', limit),
+    byClient: scoped('client', limit * 4),
+    byEmail: scoped('email', limit * 4),
   }
 }
 
-type Throttles = { byEmail: LoginThrottle; byClient: LoginThrottle }
+type Throttles = { byPair: LoginThrottle; byClient: LoginThrottle; byEmail: LoginThrottle }
 const stores: [string, (limit: number) => Throttles][] = [
   [
     'in memory',
     (limit) => ({
-      byEmail: new MemoryLoginThrottle(limit, 60_000),
+      byPair: new MemoryLoginThrottle(limit, 60_000),
       byClient: new MemoryLoginThrottle(limit * 4, 60_000),
+      byEmail: new MemoryLoginThrottle(limit * 4, 60_000),
     }),
   ],
   ['on PostgreSQL', (limit) => postgresThrottles(limit, crypto.randomUUID())],
 ]
 
-const attempt = (deps: LoginDependencies, secret: string, email = 'ann@example.com') =>
-  login(deps, { email, password: secret, clientAddress: '192.0.2.1' }).then(
+const attempt = (
+  deps: LoginDependencies,
+  secret: string,
+  email = 'ann@example.com',
+  clientAddress = '192.0.2.1',
+) =>
+  login(deps, { email, password: secret, clientAddress }).then(
     () => 200,
     (error) => (error instanceof HttpProblem ? error.status : 500),
   )
@@ -108,12 +113,42 @@ describe.each(stores)('login throttling under concurrency, %s', (_, throttles) =
     const deps = dependencies(1) // the client may fail 4 times
     for (let i = 0; i < 4; i++) expect(await attempt(deps, 'wrong', `other${i}@example.com`)).toBe(401)
     expect(await attempt(deps, password)).toBe(429)
-    expect(await deps.byEmail.retryAfterMs('ann@example.com')).toBe(0)
+    expect(await deps.byEmail.failures('ann@example.com')).toBe(0)
+  })
+
+  test('100 failures from one address never lock the owner out: from another address the right password works', async () => {
+    const deps = dependencies(3)
+    const statuses = []
+    for (let i = 0; i < 100; i++)
+      statuses.push(await attempt(deps, `guess ${i}`, 'ann@example.com', '6.6.6.6'))
+    expect(statuses.filter((status) => status === 401)).toHaveLength(3)
+    expect(statuses.filter((status) => status === 429)).toHaveLength(97)
+    expect(await attempt(deps, password, 'ann@example.com', '192.0.2.7')).toBe(200)
+  })
+
+  test('guesses spread over many addresses: past the email cap, addresses that failed are refused, fresh ones are not', async () => {
+    const deps = dependencies(1) // pair 1, email cap 4
+    for (let i = 0; i < 4; i++)
+      expect(await attempt(deps, 'wrong', 'ann@example.com', `6.6.6.${i}`)).toBe(401)
+    // Each of those addresses has failed on ann already: refused, whatever the password.
+    expect(await attempt(deps, password, 'ann@example.com', '6.6.6.0')).toBe(429)
+    // A fresh address (the owner's, or a new one of the attacker's) may still try, and the owner gets in.
+    expect(await attempt(deps, password, 'ann@example.com', '192.0.2.9')).toBe(200)
+    expect(await attempt(deps, 'wrong', 'ann@example.com', '6.6.7.1')).toBe(401)
+    expect(await attempt(deps, 'wrong', 'ann@example.com', '6.6.7.1')).toBe(429)
+  })
+
+  test("the owner's success does not clear the email's failures from other clients", async () => {
+    const deps = dependencies(1)
+    for (let i = 0; i < 4; i++)
+      expect(await attempt(deps, 'wrong', 'ann@example.com', `6.6.6.${i}`)).toBe(401)
+    expect(await attempt(deps, password, 'ann@example.com', '192.0.2.9')).toBe(200)
+    expect(await deps.byEmail.retryAfterMs('ann@example.com')).toBeGreaterThan(0)
   })
 })
 
 describe('login throttling shared by replicas on PostgreSQL', () => {
-  test('failures through one replica lock the same email out on another, right password included', async () => {
+  test('failures through one replica count for the same client on another, right password included', async () => {
     const prefix = crypto.randomUUID()
     const first = { ...fakeUsers(), issue, ...postgresThrottles(3, prefix) }
     const second = { ...fakeUsers(), issue, ...postgresThrottles(3, prefix) }

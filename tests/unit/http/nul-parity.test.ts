@@ -78,8 +78,9 @@ async function postgresTarget(): Promise<Target> {
     keys: {} as SigningKeys,
     users,
     issue: async (subject: string) => ({ accessToken: `user.${subject}`, expiresIn: 900 }),
-    byEmail: throttle('email'),
+    byPair: throttle('pair'),
     byClient: throttle('client'),
+    byEmail: throttle('email'),
   }
   const api = inProcessApi(
     (app) =>

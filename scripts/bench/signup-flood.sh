@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The sign-up-flood benchmark (scripts/bench.sh --signup-flood): the ledger mix (wrk, mixed.lua) against
+# one dist/ledgerd, alone and then with a concurrent sign-up flood (scripts/bench/signup-flood.ts, each
+# sign-up from its own address), alternating round by round; prints each run's throughput and the
+# ratio flooded/alone per round and overall (medians). The target: ledger throughput within 10 %.
+# A measurement, not a test: exits 0 whether the target is met or not.
+#
+# Usage: scripts/bench/signup-flood.sh [--duration S] [--rounds N] [--flood N]
+#   --duration 10, --rounds 3, --flood 200 (sign-ups kept in flight)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+# shellcheck source=/dev/null
+source scripts/ensure-bun.sh
+duration=10 rounds=3 flood=200 users=16 accounts_per_user=4 initial_deposit=1000000
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --duration) duration="$2"; shift ;;
+    --rounds) rounds="$2"; shift ;;
+    --flood) flood="$2"; shift ;;
+    -h | --help) sed -n '/^# Usage:/,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    *) sed -n '/^# Usage:/,/^[^#]/s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+  esac
+  shift
+done
+say() { printf '==> %s\n' "$*"; }
+command -v wrk >/dev/null || { say "wrk is needed (apt-get install wrk)"; exit 2; }
+if [ ! -x dist/ledgerd ] || [ -n "$(find src package.json bun.lock -newer dist/ledgerd -print -quit)" ]; then
+  say "dist/ledgerd is missing or older than src/: building"
+  bash scripts/build.sh
+fi
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/ledgerd-flood.XXXXXX")"
+pid=
+cleanup() { [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$tmp"; }
+trap cleanup EXIT
+read -r api_port admin_port <<<"$(bun -e 'const s = [0, 0].map(() => Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } }))
+  console.log(s.map((l) => l.port).join(" ")); for (const l of s) l.stop(true)')"
+flags=(--host 127.0.0.1 --port "$api_port" --admin-host 127.0.0.1 --admin-port "$admin_port"
+  --data-dir "$tmp/data" --forwarded-for-hops 1 --log-level warn)
+say "bun $(bun --version), $(dist/ledgerd version | head -1), $(nproc) cores"
+say "starting dist/ledgerd serve ${flags[*]}"
+dist/ledgerd serve "${flags[@]}" >"$tmp/ledgerd.log" 2>&1 &
+pid=$!
+api="http://127.0.0.1:$api_port"
+for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$admin_port/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+say "setup: $users users, $accounts_per_user accounts each, funded"
+bun scripts/bench/setup.ts "$api" "$users" "$accounts_per_user" "$initial_deposit" "$tmp/accounts"
+
+ledger() { # ledger <run>: the mix for $duration s; prints its RESULT line
+  wrk -t2 -c64 -d"${duration}s" --timeout 2s --latency -s scripts/bench/mixed.lua "$api" \
+    -- "$tmp/accounts" "run$1" mixed | grep '^RESULT'
+}
+rps() { sed -n 's/.*rps=\([0-9]*\).*/\1/p'; }
+alone=() flooded=() ratios=()
+for round in $(seq "$rounds"); do
+  say "round $round: ledger mix alone, ${duration} s"
+  a="$(ledger "a$round")"; echo "  alone:   $a"
+  say "round $round: ledger mix with $flood sign-ups in flight, ${duration} s"
+  bun scripts/bench/signup-flood.ts "$api" "$duration" "$flood" "r$round" >"$tmp/flood.out" &
+  flood_pid=$!
+  f="$(ledger "f$round")"
+  wait "$flood_pid"
+  echo "  flooded: $f"
+  echo "  flood:   $(cat "$tmp/flood.out")"
+  alone+=("$(rps <<<"$a")") flooded+=("$(rps <<<"$f")")
+  ratios+=("$(awk -v f="${flooded[-1]}" -v a="${alone[-1]}" 'BEGIN { printf "%.3f", f / a }')")
+  say "round $round: flooded/alone = ${ratios[-1]}"
+done
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+ratio="$(median "${ratios[@]}")"
+verdict=missed
+awk -v r="$ratio" 'BEGIN { exit !(r >= 0.9) }' && verdict=met
+say "median ledger throughput: alone $(median "${alone[@]}") req/s, flooded $(median "${flooded[@]}") req/s;" \
+  "ratio $ratio (target ≥ 0.90: $verdict)"

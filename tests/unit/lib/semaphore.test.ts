@@ -1,0 +1,127 @@
+import { describe, expect, test } from 'bun:test'
+import fc from 'fast-check'
+import { type Lane, QueueFullError, Semaphore } from '../../../src/lib/semaphore'
+
+/** A task the test finishes by hand, resolving or rejecting, so any interleaving can be driven. */
+function manualTask() {
+  let finish: (ok: boolean) => void = () => {}
+  const done = new Promise<string>((resolve, reject) => {
+    finish = (ok) => (ok ? resolve('done') : reject(new Error('task failed')))
+  })
+  return { run: () => done, finish }
+}
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 0))
+
+describe('Semaphore', () => {
+  test('invariants under any sequence of starts and finishes: running ≤ permits, each lane queue ≤ its limit, every permit given back', async () => {
+    const step = fc.oneof(
+      fc.record({ kind: fc.constant('start' as const), lane: fc.constantFrom<Lane>('first', 'last') }),
+      fc.record({ kind: fc.constant('finish' as const), index: fc.nat(), ok: fc.boolean() }),
+    )
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 4 }),
+        fc.nat(5),
+        fc.array(step, { maxLength: 60 }),
+        async (permits, queueLimit, steps) => {
+          const semaphore = new Semaphore(permits, queueLimit)
+          const pending: { finish: (ok: boolean) => void; started: boolean }[] = []
+          const outcomes: Promise<unknown>[] = []
+          let refused = 0
+          const check = () => {
+            // Counted from the tasks themselves too, not only from the semaphore's own bookkeeping.
+            expect(pending.filter((entry) => entry.started).length).toBeLessThanOrEqual(permits)
+            expect(semaphore.running).toBeLessThanOrEqual(permits)
+            expect(semaphore.queued('first')).toBeLessThanOrEqual(queueLimit)
+            expect(semaphore.queued('last')).toBeLessThanOrEqual(queueLimit)
+            // A permit is never idle while someone waits.
+            if (semaphore.queued() > 0) expect(semaphore.running).toBe(permits)
+          }
+          for (const s of steps) {
+            if (s.kind === 'start') {
+              const task = manualTask()
+              const entry = { finish: task.finish, started: false }
+              const outcome = semaphore.run(() => {
+                entry.started = true
+                return task.run()
+              }, s.lane)
+              outcomes.push(
+                outcome.catch((error) => {
+                  if (error instanceof QueueFullError) refused++
+                }),
+              )
+              pending.push(entry)
+            } else {
+              const started = pending.filter((entry) => entry.started)
+              const chosen = started[s.index % Math.max(1, started.length)]
+              if (chosen) {
+                pending.splice(pending.indexOf(chosen), 1)
+                chosen.finish(s.ok)
+              }
+            }
+            await tick()
+            check()
+          }
+          // Finish everything still running, and whatever starts after: nothing may be left holding a permit.
+          while (pending.length > 0) {
+            const started = pending.filter((entry) => entry.started)
+            const waitingForever = started.length === 0
+            if (waitingForever) break
+            for (const entry of started) {
+              pending.splice(pending.indexOf(entry), 1)
+              entry.finish(true)
+            }
+            await tick()
+            check()
+          }
+          // Only refused tasks never started.
+          expect(pending).toHaveLength(refused)
+          await Promise.all(outcomes)
+          expect(semaphore.running).toBe(0)
+          expect(semaphore.queued()).toBe(0)
+        },
+      ),
+      { numRuns: 200 },
+    )
+  })
+
+  test('past the queue limit run() rejects at once with QueueFullError and never runs the task', async () => {
+    const semaphore = new Semaphore(1, 1)
+    const first = manualTask()
+    const running = semaphore.run(first.run)
+    const queued = semaphore.run(async () => 'queued')
+    let ran = false
+    await expect(
+      semaphore.run(async () => {
+        ran = true
+      }),
+    ).rejects.toBeInstanceOf(QueueFullError)
+    expect(ran).toBe(false)
+    first.finish(true)
+    expect(await running).toBe('done')
+    expect(await queued).toBe('queued')
+  })
+
+  test('waiters in the first lane run before earlier waiters in the last', async () => {
+    const semaphore = new Semaphore(1, 10)
+    const blocker = manualTask()
+    const order: string[] = []
+    const all = [
+      semaphore.run(blocker.run),
+      semaphore.run(async () => order.push('sign-up 1'), 'last'),
+      semaphore.run(async () => order.push('sign-up 2'), 'last'),
+      semaphore.run(async () => order.push('login'), 'first'),
+    ]
+    blocker.finish(true)
+    await Promise.all(all)
+    expect(order).toEqual(['login', 'sign-up 1', 'sign-up 2'])
+  })
+
+  test('a task that throws gives its permit back', async () => {
+    const semaphore = new Semaphore(1, 0)
+    await expect(semaphore.run(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom')
+    expect(semaphore.running).toBe(0)
+    expect(await semaphore.run(async () => 'next')).toBe('next')
+  })
+})
