@@ -38,8 +38,16 @@ export interface AppDependencies {
  * skips TypeBox's Encode on each response: no response schema here transforms a value on the way out
  * (t.Integer's encode is the identity), and Encode cost ~1 µs a response (`bun
  * scripts/bench/request-path.ts`). Responses are still cleaned to their schema and checked against it.
+ * standardHostname: false, see NOTES.md ("Hardening: edge").
  */
-export const apiOptions = { encodeSchema: false } as const
+export const apiOptions = {
+  encodeSchema: false,
+  // Elysia otherwise looks for the path from index 11 of the URL, assuming a host of at least four
+  // characters: `Host: x` with `GET /zz/v1/meta` would run /v1/meta while the access log, a proxy and a
+  // mesh policy all see /zz/v1/meta, and `Host: api` would answer 404 everywhere. From index 7 it is
+  // right for every http:// URL, which is all the API listener receives (TLS ends in front of it).
+  handler: { standardHostname: false },
+} as const
 
 /** The public API: every feature module, behind the shared platform behaviour. */
 export function createApp(deps: AppDependencies) {

@@ -16,6 +16,24 @@ export interface HandlerOptions {
   forwardedForHops?: number
   /** Paths that enforce their own size limit (signed uploads carry exactly the length that was signed). */
   ownsBodyLimit?: (pathname: string) => boolean
+  /** --public-url: the origin a request without a Host is taken to be for (else the listener's own). */
+  publicUrl?: string
+}
+
+/**
+ * A request that named no host (HTTP/1.0 without Host, or an empty Host: Bun then gives a URL that is
+ * only the path, which nothing downstream can parse) is served as if sent to the configured public URL,
+ * else to the listener's own address: what nginx does with its default server_name. HAProxy's default
+ * health check is exactly such a request.
+ */
+export function withOrigin(
+  request: Request,
+  publicUrl: string,
+  server: Server<unknown> | undefined,
+): Request {
+  if (request.url.charCodeAt(0) !== 47) return request
+  const origin = publicUrl ? new URL(publicUrl).origin : (server?.url.origin ?? 'http://localhost')
+  return new Request(`${origin}${request.url}`, request)
 }
 
 // Printable ASCII but the quote and the backslash: a JSON string needs no escaping for these.
@@ -53,14 +71,20 @@ function withRequestId(response: Response, id: string, traceparent: string): Res
  */
 export function instrument(
   handle: (request: Request) => Response | Promise<Response>,
-  { logger, metrics, bodyLimitBytes, forwardedForHops = 0, ownsBodyLimit = () => false }: HandlerOptions,
+  {
+    logger,
+    metrics,
+    bodyLimitBytes,
+    forwardedForHops = 0,
+    ownsBodyLimit = () => false,
+    publicUrl = '',
+  }: HandlerOptions,
 ): FetchHandler {
-  return async (request, server) => {
+  return async (received, server) => {
     const started = performance.now()
-    const context = beginRequest(
-      request,
-      clientAddressOf(request, server?.requestIP(request)?.address, forwardedForHops),
-    )
+    const peer = server?.requestIP(received)?.address
+    const request = withOrigin(received, publicUrl, server)
+    const context = beginRequest(request, clientAddressOf(request, peer, forwardedForHops))
     const path = pathOf(request.url)
     const { traceId } = context.trace
     const traceparent = traceparentOf(context.trace)

@@ -118,6 +118,7 @@ async function serve(
         metrics,
         bodyLimitBytes: config.bodyLimitBytes,
         forwardedForHops: config.forwardedForHops,
+        publicUrl: config.publicUrl,
         ownsBodyLimit: (pathname) => composed?.ownsBodyLimit(pathname) ?? false,
       }),
       admin: createAdminHandler({ readiness, metrics }),
