@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { type LedgerClient, type LedgerUser, ledgerClient } from '../../support/ledger-client'
 import { type RunningLedgerd, startLedgerd } from '../../support/ledgerd-process'
 
 // The HTTP edge against hostile and careless clients, on the compiled binary: odd Hosts written byte for
@@ -7,9 +8,16 @@ import { type RunningLedgerd, startLedgerd } from '../../support/ledgerd-process
 
 let server: RunningLedgerd
 let port: number
+let api: LedgerClient
+let owner: LedgerUser
+let accountId: string
 beforeAll(async () => {
   server = await startLedgerd()
   port = Number(new URL(server.apiUrl).port)
+  api = ledgerClient(server.apiUrl, { timeoutMs: 5_000 })
+  owner = await api.signUp('edge-owner@example.com')
+  accountId = (await api.createAccount(owner.token, 'USD')).body.id
+  expect((await api.deposit(owner.token, accountId, 1_000)).status).toBe(201)
 })
 afterAll(async () => {
   expect(await server.stop()).toBe(0)
@@ -113,6 +121,104 @@ describe('Host', () => {
       expect(prefixed.status).toBe(404)
       expect(JSON.parse(prefixed.body).instance).toBe('/zz/v1/meta')
       expect(await accessLine(id)).toMatchObject({ path: '/zz/v1/meta', route: 'unmatched', status: 404 })
+    })
+  }
+})
+
+/** A request with a bounded wait; the body is sent exactly as given. */
+const post = (path: string, body: string, headers: Record<string, string> = {}) =>
+  fetch(`${server.apiUrl}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${owner.token}`, 'content-type': 'application/json', ...headers },
+    body,
+    signal: AbortSignal.timeout(5_000),
+  })
+
+async function expectRefused(response: Response, status: number, field: string) {
+  expect(response.status).toBe(status)
+  expect(response.headers.get('content-type')).toBe('application/problem+json')
+  const problem = (await response.json()) as { errors?: { field: string }[] }
+  expect(problem.errors?.map((error) => error.field)).toEqual([field])
+}
+
+const balance = async () => (await api.getAccount(owner.token, accountId)).body.balance
+
+describe('duplicate member names', () => {
+  const withdrawals = () => `/v1/accounts/${accountId}/withdrawals`
+  const cases: [string, string, string][] = [
+    ['{"amount":1,"amount":2}', 'amount', 'a repeated member'],
+    ['{"amount":1,"am\u006funt":2}', 'amount', 'the repeat spelled with an escape'],
+    ['{"amount":1, "description":"x","description":"y"}', 'description', 'a repeated string member'],
+  ]
+  for (const [body, field, what] of cases) {
+    test(`a withdrawal with ${what} is refused (400) and moves no money`, async () => {
+      const before = await balance()
+      await expectRefused(await post(withdrawals(), body), 400, field)
+      expect(await balance()).toBe(before)
+    })
+  }
+
+  test('a nested repeat is named by its path, on any route with a JSON body', async () => {
+    await expectRefused(
+      await post(
+        '/v1/users',
+        '{"email":"dup@example.com","name":"d","password":"long enough pass","x":{"a":1,"a":2}}',
+      ),
+      400,
+      'x.a',
+    )
+    await expectRefused(await post('/v1/accounts', '{"currency":"USD","currency":"EUR"}'), 400, 'currency')
+    await expectRefused(
+      await post('/v1/auth/token', '{"email":"a@b.c","email":"d@e.f","password":"p"}'),
+      400,
+      'email',
+    )
+    expect((await api.listAccounts(owner.token)).body.items).toHaveLength(1)
+  })
+
+  test('the same name in different objects is fine', async () => {
+    const response = await post(
+      '/v1/transfers',
+      '{"from":"x","to":"y","amount":1,"description":"a","x":{"amount":1}}',
+    )
+    expect(response.status).toBeLessThan(500)
+    expect(response.status).not.toBe(400)
+  })
+})
+
+describe('charset', () => {
+  for (const contentType of [
+    'application/json; charset=iso-8859-1',
+    'application/json;charset=UTF-16',
+    'application/json; charset="windows-1252"',
+    'application/problem+json; charset=latin1',
+  ]) {
+    test(`${contentType} is refused (415) and moves no money`, async () => {
+      const before = await balance()
+      const body = '{"amount":1,"description":"caf\u00e9"}'
+      const response = await post(`/v1/accounts/${accountId}/withdrawals`, body, {
+        'content-type': contentType,
+      })
+      await expectRefused(response, 415, 'Content-Type')
+      expect(await balance()).toBe(before)
+    })
+  }
+
+  for (const contentType of [
+    'application/json; charset=utf-8',
+    'application/json;charset="UTF-8"',
+    'application/json',
+  ]) {
+    test(`${contentType} is read`, async () => {
+      const response = await post(
+        `/v1/accounts/${accountId}/withdrawals`,
+        '{"amount":1,"description":"café"}',
+        {
+          'content-type': contentType,
+        },
+      )
+      expect(response.status).toBe(201)
+      expect(((await response.json()) as { description: string }).description).toBe('café')
     })
   }
 })
