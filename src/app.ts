@@ -7,6 +7,7 @@ import type { AvatarStoreAccess } from './avatars/service'
 import type { SignupMode } from './config/settings'
 import type { DatabaseUnavailableError } from './db/unavailable'
 import { docs } from './docs'
+import { AllowedMethods } from './http/methods'
 import { platform } from './http/platform'
 import { ledgerRoutes } from './ledger'
 import type { Ledger } from './ledger/service'
@@ -53,9 +54,10 @@ export const apiOptions = {
 export function createApp(deps: AppDependencies) {
   // Avatar files come before the platform: signed uploads carry image bytes, which its JSON-only body
   // parser would refuse.
-  return new Elysia(apiOptions)
+  const allowedMethods = new AllowedMethods()
+  const app = new Elysia(apiOptions)
     .use(avatarFilesRoutes(deps.avatarFiles, deps.logger))
-    .use(platform(deps))
+    .use(platform({ ...deps, allowedMethods }))
     .use(docs)
     .use(meta)
     .use(problems)
@@ -63,4 +65,6 @@ export function createApp(deps: AppDependencies) {
     .use(usersRoutes(deps))
     .use(avatarsRoutes(deps))
     .use(ledgerRoutes(deps))
+  allowedMethods.load(app.routes)
+  return app
 }

@@ -25,6 +25,7 @@ export const problemTypes = {
   'too-many-requests': { status: 429, title: 'Too many failed attempts; retry later' },
   'internal-error': { status: 500, title: 'Internal server error' },
   'service-unavailable': { status: 503, title: 'The service is temporarily unavailable' },
+  'method-not-allowed': { status: 405, title: 'The resource does not answer this method' },
 } as const satisfies Record<string, { status: number; title: string }>
 
 export type ProblemType = keyof typeof problemTypes

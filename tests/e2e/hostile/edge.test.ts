@@ -222,3 +222,54 @@ describe('charset', () => {
     })
   }
 })
+
+describe('methods', () => {
+  const methods = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE']
+
+  test('every path of the OpenAPI document: OPTIONS is 204 with Allow, every other method 405 with Allow or answered', async () => {
+    const document = (await (await fetch(`${server.apiUrl}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, unknown>>
+    }
+    const paths = Object.entries(document.paths)
+    expect(paths.length).toBeGreaterThan(10)
+    for (const [template, operations] of paths) {
+      const path = template.replace(/\{[^}]+\}/g, '0193a4b2-7c1d-7e2f-8a3b-4c5d6e7f8091')
+      const options = await fetch(`${server.apiUrl}${path}`, {
+        method: 'OPTIONS',
+        signal: AbortSignal.timeout(5_000),
+      })
+      expect({ template, status: options.status }).toEqual({ template, status: 204 })
+      const allow = (options.headers.get('allow') ?? '').split(', ')
+      for (const documented of Object.keys(operations)) expect(allow).toContain(documented.toUpperCase())
+      for (const method of methods) {
+        const response = await fetch(`${server.apiUrl}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${owner.token}` },
+          signal: AbortSignal.timeout(5_000),
+        })
+        expect({ template, method, serverError: response.status >= 500 }).toEqual({
+          template,
+          method,
+          serverError: false,
+        })
+        if (allow.includes(method)) {
+          expect({ template, method, status: response.status }).not.toEqual({ template, method, status: 405 })
+        } else {
+          expect({ template, method, status: response.status }).toEqual({ template, method, status: 405 })
+          expect(response.headers.get('allow')).toBe(allow.join(', '))
+          expect(response.headers.get('content-type')).toBe('application/problem+json')
+        }
+      }
+    }
+    expect(await balance()).toBeGreaterThan(0)
+  })
+
+  test('a wrong method is logged under its route, not as unmatched', async () => {
+    const response = await fetch(`${server.apiUrl}/v1/meta`, {
+      method: 'DELETE',
+      headers: { 'x-request-id': 'wrong-method' },
+    })
+    expect(response.status).toBe(405)
+    expect(await accessLine('wrong-method')).toMatchObject({ route: '/v1/meta', status: 405 })
+  })
+})
