@@ -7,6 +7,7 @@ import type { AvatarStoreAccess } from './avatars/service'
 import type { SignupMode } from './config/settings'
 import type { DatabaseUnavailableError } from './db/unavailable'
 import { docs } from './docs'
+import type { CorsPolicy } from './http/cors'
 import { AllowedMethods } from './http/methods'
 import { platform } from './http/platform'
 import { ledgerRoutes } from './ledger'
@@ -21,6 +22,8 @@ export interface AppDependencies {
   logger: Logger
   bodyLimitBytes: number
   publicUrl: string
+  /** CORS preflights (off when it lists no origins). */
+  cors?: CorsPolicy
   auth: AuthPlugin
   tokens: TokenEndpoint
   users: UsersRepository

@@ -4,6 +4,7 @@ import type { Logger } from '../observability/logger'
 import type { Metrics } from '../observability/metrics'
 import { traceparentOf } from '../observability/trace'
 import { tooLarge } from './body'
+import type { CorsPolicy } from './cors'
 import { problemResponse } from './problem'
 import { beginRequest, clientAddressOf, pathOf } from './request-context'
 
@@ -18,6 +19,8 @@ export interface HandlerOptions {
   ownsBodyLimit?: (pathname: string) => boolean
   /** --public-url: the origin a request without a Host is taken to be for (else the listener's own). */
   publicUrl?: string
+  /** CORS headers for every response (preflights are answered by the app, which knows the methods). */
+  cors?: CorsPolicy
 }
 
 /**
@@ -51,16 +54,24 @@ const unmatchedRoute = 'unmatched'
  * caller can find the request in logs and traces. Set here rather than through Elysia's `set.headers`:
  * a header there makes Elysia copy every Response a handler returns (the ledger's writes return one).
  */
-function withRequestId(response: Response, id: string, traceparent: string): Response {
+function withRequestId(
+  response: Response,
+  id: string,
+  traceparent: string,
+  more?: (headers: Headers) => void,
+): Response {
+  const stamp = (headers: Headers) => {
+    headers.set('x-request-id', id)
+    headers.set('traceparent', traceparent)
+    more?.(headers)
+  }
   try {
-    response.headers.set('x-request-id', id)
-    response.headers.set('traceparent', traceparent)
+    stamp(response.headers)
     return response
   } catch {
     // Immutable headers (Response.redirect, Response.error): answer with a copy.
     const copy = new Response(response.body, response)
-    copy.headers.set('x-request-id', id)
-    copy.headers.set('traceparent', traceparent)
+    stamp(copy.headers)
     return copy
   }
 }
@@ -78,6 +89,7 @@ export function instrument(
     forwardedForHops = 0,
     ownsBodyLimit = () => false,
     publicUrl = '',
+    cors,
   }: HandlerOptions,
 ): FetchHandler {
   return async (received, server) => {
@@ -89,6 +101,7 @@ export function instrument(
     const { traceId } = context.trace
     const traceparent = traceparentOf(context.trace)
     const declaredLength = request.headers.get('content-length')
+    const corsHeaders = cors?.enabled ? (headers: Headers) => cors.decorate(request, headers) : undefined
     let response: Response
     try {
       response = withRequestId(
@@ -97,11 +110,12 @@ export function instrument(
           : await requestLogContext.run(context.trace, handle, request),
         context.id,
         traceparent,
+        corsHeaders,
       )
     } catch (error) {
       // Elysia's own error handler should have answered; this is the last line of defence.
       logger.error('unhandled error outside the router', { requestId: context.id, trace_id: traceId, error })
-      response = withRequestId(new Response(null, { status: 500 }), context.id, traceparent)
+      response = withRequestId(new Response(null, { status: 500 }), context.id, traceparent, corsHeaders)
     }
     const seconds = (performance.now() - started) / 1000
     const route = context.route ?? unmatchedRoute

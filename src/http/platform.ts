@@ -2,6 +2,7 @@ import { Elysia, ValidationError } from 'elysia'
 import { DatabaseUnavailableError } from '../db/unavailable'
 import type { Logger } from '../observability/logger'
 import { parseJsonBody } from './body'
+import { CorsPolicy } from './cors'
 import type { AllowedMethods } from './methods'
 import { HttpProblem, problemResponse } from './problem'
 import { noteMatchedRoute, noteRoute, requestIdOf } from './request-context'
@@ -33,6 +34,7 @@ export function answerError(
   { code, error, request, route, path }: ErrorContext,
   databaseFault?: (error: DatabaseUnavailableError) => void,
   allowedMethods?: AllowedMethods,
+  cors?: CorsPolicy,
 ): Response {
   noteRoute(request, route)
   const requestId = requestIdOf(request)
@@ -72,8 +74,11 @@ export function answerError(
     const known = allowedMethods?.allowFor(path)
     if (known !== undefined) {
       noteRoute(request, known.route)
-      if (request.method === 'OPTIONS')
-        return new Response(null, { status: 204, headers: { allow: known.allow } })
+      if (request.method === 'OPTIONS') {
+        const preflight =
+          cors && CorsPolicy.isPreflight(request) ? cors.preflightHeaders(request, known.allow) : {}
+        return new Response(null, { status: 204, headers: { allow: known.allow, ...preflight } })
+      }
       return problemResponse(
         new HttpProblem(
           'method-not-allowed',
@@ -106,17 +111,20 @@ export function platform({
   bodyLimitBytes,
   databaseFault,
   allowedMethods,
+  cors,
 }: {
   logger: Logger
   bodyLimitBytes: number
   databaseFault?: (error: DatabaseUnavailableError) => void
   /** The app's routes, for 405 and OPTIONS; filled in once every route is mounted. */
   allowedMethods?: AllowedMethods
+  /** Answers CORS preflights on known paths; the request handler adds Access-Control-Allow-Origin. */
+  cors?: CorsPolicy
 }) {
   return new Elysia({ name: 'platform' })
     .onParse({ as: 'global' }, ({ request }) => parseJsonBody(request, bodyLimitBytes))
     .onTransform({ as: 'global' }, noteMatchedRoute)
     .onError({ as: 'global' }, ({ code, error, request, route, path }) =>
-      answerError(logger, { code, error, request, route, path }, databaseFault, allowedMethods),
+      answerError(logger, { code, error, request, route, path }, databaseFault, allowedMethods, cors),
     )
 }

@@ -273,3 +273,60 @@ describe('methods', () => {
     expect(await accessLine('wrong-method')).toMatchObject({ route: '/v1/meta', status: 405 })
   })
 })
+
+describe('CORS', () => {
+  const app = 'https://app.example.com'
+  let cors: RunningLedgerd
+  beforeAll(async () => {
+    cors = await startLedgerd({ args: ['--cors-origins', `${app},http://localhost:5173`] })
+  })
+  afterAll(async () => {
+    expect(await cors.stop()).toBe(0)
+  })
+  const preflight = (base: string, origin: string, method: string, headers = 'authorization, content-type') =>
+    fetch(`${base}/v1/accounts`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': headers },
+      signal: AbortSignal.timeout(5_000),
+    })
+
+  test('is off by default: no Access-Control header on a preflight or an answer', async () => {
+    const answers = [
+      await preflight(server.apiUrl, app, 'POST'),
+      await fetch(`${server.apiUrl}/v1/meta`, { headers: { origin: app } }),
+    ]
+    for (const answer of answers) {
+      expect([...answer.headers.keys()].filter((name) => name.startsWith('access-control-'))).toEqual([])
+    }
+  })
+
+  test('a preflight from a listed origin is answered with methods, headers and max-age', async () => {
+    const answer = await preflight(cors.apiUrl, app, 'POST')
+    expect(answer.status).toBe(204)
+    expect(answer.headers.get('access-control-allow-origin')).toBe(app)
+    expect(answer.headers.get('access-control-allow-methods')).toContain('POST')
+    expect(answer.headers.get('access-control-allow-headers')).toContain('authorization')
+    expect(Number(answer.headers.get('access-control-max-age'))).toBeGreaterThan(0)
+    expect(answer.headers.get('vary')).toContain('Origin')
+    expect(answer.headers.get('access-control-allow-credentials')).toBeNull()
+  })
+
+  test('an unlisted origin, a method the path lacks or an unknown header gets no permission', async () => {
+    const other = await preflight(cors.apiUrl, 'https://evil.example.com', 'POST')
+    expect(other.headers.get('access-control-allow-origin')).toBeNull()
+    expect(other.headers.get('access-control-allow-methods')).toBeNull()
+    expect((await preflight(cors.apiUrl, app, 'PUT')).headers.get('access-control-allow-methods')).toBeNull()
+    expect(
+      (await preflight(cors.apiUrl, app, 'POST', 'x-evil')).headers.get('access-control-allow-methods'),
+    ).toBeNull()
+  })
+
+  test('answers to a listed origin, errors included, carry Allow-Origin and expose X-Request-Id', async () => {
+    for (const path of ['/v1/meta', '/v1/accounts', '/nowhere']) {
+      const answer = await fetch(`${cors.apiUrl}${path}`, { headers: { origin: 'http://localhost:5173' } })
+      expect(answer.headers.get('access-control-allow-origin')).toBe('http://localhost:5173')
+      expect(answer.headers.get('access-control-expose-headers')).toContain('X-Request-Id')
+      expect(answer.headers.get('vary')).toContain('Origin')
+    }
+  })
+})
