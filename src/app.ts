@@ -22,6 +22,8 @@ export interface AppDependencies {
   logger: Logger
   bodyLimitBytes: number
   publicUrl: string
+  /** --meta-exact-version: GET /v1/meta shows the exact version and commit. */
+  metaExactVersion?: boolean
   /** CORS preflights (off when it lists no origins). */
   cors?: CorsPolicy
   auth: AuthPlugin
@@ -62,7 +64,7 @@ export function createApp(deps: AppDependencies) {
     .use(avatarFilesRoutes(deps.avatarFiles, deps.logger))
     .use(platform({ ...deps, allowedMethods }))
     .use(docs)
-    .use(meta)
+    .use(meta(deps.metaExactVersion ?? false))
     .use(problems)
     .use(authRoutes(deps.tokens, deps.publicUrl))
     .use(usersRoutes(deps))

@@ -126,6 +126,7 @@ export async function composeApi(config: Config, storage: Storage, logger: Logge
     bodyLimitBytes: config.bodyLimitBytes,
     publicUrl: config.publicUrl,
     cors: new CorsPolicy(config.corsOrigins),
+    metaExactVersion: config.metaExactVersion,
     auth: authPlugin(authenticate),
     tokens,
     users,

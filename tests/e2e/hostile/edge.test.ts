@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { type LedgerClient, type LedgerUser, ledgerClient } from '../../support/ledger-client'
-import { type RunningLedgerd, startLedgerd } from '../../support/ledgerd-process'
+import { type RunningLedgerd, runLedgerd, startLedgerd } from '../../support/ledgerd-process'
 
 // The HTTP edge against hostile and careless clients, on the compiled binary: odd Hosts written byte for
 // byte on a socket, methods and CORS, body charsets and duplicate JSON member names. Every answer is
@@ -327,6 +327,23 @@ describe('CORS', () => {
       expect(answer.headers.get('access-control-allow-origin')).toBe('http://localhost:5173')
       expect(answer.headers.get('access-control-expose-headers')).toContain('X-Request-Id')
       expect(answer.headers.get('vary')).toContain('Origin')
+    }
+  })
+})
+
+describe('GET /v1/meta', () => {
+  test('shows major.minor and no commit by default, the exact version and commit with --meta-exact-version', async () => {
+    const exact = (await runLedgerd(['version'])).stdout.match(/^ledgerd (\S+) \(commit (\S+),/)
+    expect(exact).not.toBeNull()
+    const [, version = '', commit = ''] = exact ?? []
+    const plain = (await (await fetch(`${server.apiUrl}/v1/meta`)).json()) as Record<string, unknown>
+    expect(plain.version).toBe(version.split('.').slice(0, 2).join('.'))
+    expect(plain).not.toHaveProperty('commit')
+    const exposed = await startLedgerd({ args: ['--meta-exact-version', 'true'] })
+    try {
+      expect(await (await fetch(`${exposed.apiUrl}/v1/meta`)).json()).toMatchObject({ version, commit })
+    } finally {
+      expect(await exposed.stop()).toBe(0)
     }
   })
 })
