@@ -6,7 +6,7 @@ import { traceparentOf } from '../observability/trace'
 import { tooLarge } from './body'
 import type { CorsPolicy } from './cors'
 import { problemResponse } from './problem'
-import { beginRequest, clientAddressOf, pathOf } from './request-context'
+import { beginRequest, clientAddressOf, pathOf, type RequestContext } from './request-context'
 
 export type FetchHandler = (request: Request, server?: Server<unknown>) => Promise<Response>
 
@@ -56,13 +56,14 @@ const unmatchedRoute = 'unmatched'
  */
 function withRequestId(
   response: Response,
-  id: string,
+  context: RequestContext,
   traceparent: string,
   more?: (headers: Headers) => void,
 ): Response {
   const stamp = (headers: Headers) => {
-    headers.set('x-request-id', id)
+    headers.set('x-request-id', context.replayOf ?? context.id)
     headers.set('traceparent', traceparent)
+    if (context.variesByHost) headers.append('vary', 'Host')
     more?.(headers)
   }
   try {
@@ -108,14 +109,14 @@ export function instrument(
         declaredLength !== null && Number(declaredLength) > bodyLimitBytes && !ownsBodyLimit(path)
           ? problemResponse(tooLarge(bodyLimitBytes), path, context.id)
           : await requestLogContext.run(context.trace, handle, request),
-        context.id,
+        context,
         traceparent,
         corsHeaders,
       )
     } catch (error) {
       // Elysia's own error handler should have answered; this is the last line of defence.
       logger.error('unhandled error outside the router', { requestId: context.id, trace_id: traceId, error })
-      response = withRequestId(new Response(null, { status: 500 }), context.id, traceparent, corsHeaders)
+      response = withRequestId(new Response(null, { status: 500 }), context, traceparent, corsHeaders)
     }
     const seconds = (performance.now() - started) / 1000
     const route = context.route ?? unmatchedRoute
@@ -124,12 +125,13 @@ export function instrument(
       // The line info('request', {...}) would write, built as one string. The id is a UUID or passed
       // acceptableId, the trace id is hex, and Bun takes only known method names: none can need escaping.
       const remote = context.clientAddress === undefined ? '' : `,"remoteAddr":${json(context.clientAddress)}`
+      const replay = context.replayOf === undefined ? '' : `,"replayOf":${json(context.replayOf)}`
       logger.json(
         'info',
         'request',
         `"requestId":"${context.id}","trace_id":"${traceId}","method":"${request.method}",` +
           `"path":${json(path)},"route":${json(route)},` +
-          `"status":${response.status},"durationMs":${Math.round(seconds * 1e6) / 1e3}${remote}`,
+          `"status":${response.status},"durationMs":${Math.round(seconds * 1e6) / 1e3}${remote}${replay}`,
       )
     }
     return response

@@ -331,6 +331,47 @@ describe('CORS', () => {
   })
 })
 
+describe('operations', () => {
+  test('a replayed refusal shows the original request id in its body and X-Request-Id alike', async () => {
+    const withdraw = (requestId: string) =>
+      post(`/v1/accounts/${accountId}/withdrawals`, '{"amount":999999999}', {
+        'idempotency-key': 'edge-replay',
+        'x-request-id': requestId,
+      })
+    const first = await withdraw('edge-first-try')
+    expect(first.status).toBe(409)
+    const replay = await withdraw('edge-second-try')
+    expect(replay.headers.get('idempotent-replayed')).toBe('true')
+    expect(((await replay.json()) as { requestId: string }).requestId).toBe('edge-first-try')
+    expect(replay.headers.get('x-request-id')).toBe('edge-first-try')
+    expect(await accessLine('edge-second-try')).toMatchObject({ status: 409, replayOf: 'edge-first-try' })
+  })
+
+  test('the OpenID configuration built from Host says Vary: Host', async () => {
+    const answer = await raw(
+      'GET /.well-known/openid-configuration HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    )
+    expect(answer.status).toBe(200)
+    expect(JSON.parse(answer.body).jwks_uri).toBe('http://x/.well-known/jwks.json')
+    expect(answer.headers.get('vary')).toContain('Host')
+  })
+
+  test('with --public-url, jwks_uri comes from it, not from Host, and nothing varies by Host', async () => {
+    const fixed = await startLedgerd({ args: ['--public-url', 'https://ledger.example.com'] })
+    try {
+      const answer = await fetch(`${fixed.apiUrl}/.well-known/openid-configuration`, {
+        headers: { host: 'evil.example' },
+      })
+      expect(((await answer.json()) as { jwks_uri: string }).jwks_uri).toBe(
+        'https://ledger.example.com/.well-known/jwks.json',
+      )
+      expect(answer.headers.get('vary')).toBeNull()
+    } finally {
+      expect(await fixed.stop()).toBe(0)
+    }
+  })
+})
+
 describe('GET /v1/meta', () => {
   test('shows major.minor and no commit by default, the exact version and commit with --meta-exact-version', async () => {
     const exact = (await runLedgerd(['version'])).stdout.match(/^ledgerd (\S+) \(commit (\S+),/)
