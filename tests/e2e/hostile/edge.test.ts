@@ -110,6 +110,25 @@ describe('Host', () => {
     expect(answer.status).toBe(400)
   })
 
+  test('an absolute-form target routes on its own path, whatever its host (RFC 9112 §3.2.2)', async () => {
+    const prefixed = await raw('GET http://x/zz/v1/meta HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+    expect(prefixed.status).toBe(404)
+    expect(JSON.parse(prefixed.body).instance).toBe('/zz/v1/meta')
+    const known = await raw('GET http://a/v1/meta HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n')
+    expect(known.status).toBe(200)
+  })
+
+  test('a path in the query string is not the path', async () => {
+    const answer = await raw('GET /zz/v1/meta?next=/v1/meta HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+    expect(answer.status).toBe(404)
+  })
+
+  test('framing Bun cannot serve is refused by Bun itself, without reaching ledgerd', async () => {
+    expect((await raw('GET * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).status).toBe(400)
+    expect((await raw('GET /v1/meta HTTP/0.9\r\n\r\n')).status).toBe(505)
+    expect(server.stderr()).toBe('')
+  })
+
   for (const host of ['x', 'ab', 'api', 'api:80', 'x:1', '[::1]', 'ledger.example.com']) {
     test(`Host: ${host} routes on the path the client sent`, async () => {
       const known = await raw(`GET /v1/meta HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`)
