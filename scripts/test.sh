@@ -99,7 +99,8 @@ else
     # requests must get the same answers from both engines.
     LEDGERD_TEST_STORAGE=postgres bun_tests e2e-postgres \
       ./tests/e2e/ledger.test.ts ./tests/e2e/users.test.ts ./tests/e2e/auth-attacks.test.ts \
-      ./tests/e2e/auth-external-idp.test.ts ./tests/e2e/avatars.test.ts ./tests/e2e/metrics.test.ts
+      ./tests/e2e/auth-external-idp.test.ts ./tests/e2e/avatars.test.ts ./tests/e2e/metrics.test.ts \
+      ./tests/e2e/hostile
     if check chromium ensure_debian_package chromium chromium; then browser_tests; fi
   fi
 fi

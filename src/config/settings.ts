@@ -1,3 +1,4 @@
+import { parseOrigins } from '../http/cors'
 import {
   formatDuration,
   formatSize,
@@ -11,6 +12,7 @@ import {
   parseOptional,
   parsePostgresUrl,
   parseSize,
+  ValueError,
 } from './values'
 
 // Every setting ledgerd has, in one table: the CLI flag, the environment variable, the default and the
@@ -61,6 +63,8 @@ export interface Config {
   shutdownDelayMs: number
   shutdownTimeoutMs: number
   publicUrl: string
+  corsOrigins: string[]
+  metaExactVersion: boolean
   signup: SignupMode
   tokenIssuer: string
   tokenAudience: string
@@ -250,6 +254,23 @@ export const settings = [
     description: 'Base URL clients reach the API at, for absolute links; empty: taken from each request.',
     default: '',
     parse: (raw) => parseOptional(raw, parseHttpUrl),
+  }),
+  define({
+    key: 'corsOrigins',
+    name: 'cors-origins',
+    description:
+      'Origins whose pages may call the API (CORS), comma-separated, or * for any; empty: CORS off. ' +
+      'Credentials are never allowed.',
+    default: [],
+    parse: (raw) => parseOrigins(raw, (message) => new ValueError(message)),
+    format: (list) => list.join(','),
+  }),
+  define({
+    key: 'metaExactVersion',
+    name: 'meta-exact-version',
+    description: 'Show the exact version and commit in GET /v1/meta (else only the major.minor version).',
+    default: false,
+    parse: parseBoolean,
   }),
   define({
     key: 'signup',

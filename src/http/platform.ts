@@ -2,6 +2,8 @@ import { Elysia, ValidationError } from 'elysia'
 import { DatabaseUnavailableError } from '../db/unavailable'
 import type { Logger } from '../observability/logger'
 import { parseJsonBody } from './body'
+import { CorsPolicy } from './cors'
+import type { AllowedMethods } from './methods'
 import { HttpProblem, problemResponse } from './problem'
 import { noteMatchedRoute, noteRoute, requestIdOf } from './request-context'
 import { validationProblem } from './validation'
@@ -31,6 +33,8 @@ export function answerError(
   logger: Logger,
   { code, error, request, route, path }: ErrorContext,
   databaseFault?: (error: DatabaseUnavailableError) => void,
+  allowedMethods?: AllowedMethods,
+  cors?: CorsPolicy,
 ): Response {
   noteRoute(request, route)
   const requestId = requestIdOf(request)
@@ -65,6 +69,27 @@ export function answerError(
     return problemResponse(validationProblem(error), path, requestId)
   }
   if (code === 'NOT_FOUND') {
+    // A known path with another method: Elysia says NOT_FOUND, HTTP says 405 with Allow, or for OPTIONS
+    // a 204 with Allow.
+    const known = allowedMethods?.allowFor(path)
+    if (known !== undefined) {
+      noteRoute(request, known.route)
+      if (request.method === 'OPTIONS') {
+        const preflight =
+          cors && CorsPolicy.isPreflight(request) ? cors.preflightHeaders(request, known.allow) : {}
+        return new Response(null, { status: 204, headers: { allow: known.allow, ...preflight } })
+      }
+      return problemResponse(
+        new HttpProblem(
+          'method-not-allowed',
+          `${path} answers ${known.allow}, not ${request.method}.`,
+          {},
+          { allow: known.allow },
+        ),
+        path,
+        requestId,
+      )
+    }
     return problemResponse(
       new HttpProblem('not-found', `Nothing is at ${request.method} ${path}.`),
       path,
@@ -85,15 +110,21 @@ export function platform({
   logger,
   bodyLimitBytes,
   databaseFault,
+  allowedMethods,
+  cors,
 }: {
   logger: Logger
   bodyLimitBytes: number
   databaseFault?: (error: DatabaseUnavailableError) => void
+  /** The app's routes, for 405 and OPTIONS; filled in once every route is mounted. */
+  allowedMethods?: AllowedMethods
+  /** Answers CORS preflights on known paths; the request handler adds Access-Control-Allow-Origin. */
+  cors?: CorsPolicy
 }) {
   return new Elysia({ name: 'platform' })
     .onParse({ as: 'global' }, ({ request }) => parseJsonBody(request, bodyLimitBytes))
     .onTransform({ as: 'global' }, noteMatchedRoute)
     .onError({ as: 'global' }, ({ code, error, request, route, path }) =>
-      answerError(logger, { code, error, request, route, path }, databaseFault),
+      answerError(logger, { code, error, request, route, path }, databaseFault, allowedMethods, cors),
     )
 }

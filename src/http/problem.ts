@@ -27,6 +27,7 @@ export const problemTypes = {
   'service-unavailable': { status: 503, title: 'The service is temporarily unavailable' },
   'too-many-signups': { status: 429, title: 'Too many sign-ups from this client address; retry later' },
   'balance-not-zero': { status: 409, title: 'The user still holds money: empty these accounts first' },
+  'method-not-allowed': { status: 405, title: 'The resource does not answer this method' },
 } as const satisfies Record<string, { status: number; title: string }>
 
 export type ProblemType = keyof typeof problemTypes

@@ -13,6 +13,10 @@ export interface RequestContext {
   route: string | undefined
   /** The peer's IP address (the proxy's, behind one); undefined for in-process calls. */
   clientAddress: string | undefined
+  /** Set when the answer was built from the Host header (absolute URLs without --public-url): Vary: Host. */
+  variesByHost?: boolean
+  /** The id of the request whose stored answer this one replays (Idempotency-Key), when it is known. */
+  replayOf?: string
 }
 
 const contextKey = Symbol('ledgerd.request-context')
@@ -55,6 +59,21 @@ export function requestContext(request: Request): RequestContext | undefined {
 /** The request's id (echoed in X-Request-Id, logged, put in problem bodies); undefined outside the wrapper. */
 export function requestIdOf(request: Request): string | undefined {
   return (request as WithContext)[contextKey]?.id
+}
+
+/** Notes that the answer depends on the request's Host header (the request handler then adds Vary: Host). */
+export function noteHostDependent(request: Request): void {
+  const context = (request as WithContext)[contextKey]
+  if (context !== undefined) context.variesByHost = true
+}
+
+/**
+ * Notes that the answer replays the one stored for request `originalId`: the response then shows that
+ * id in X-Request-Id, as its body does; the access log keeps this request's own id, with replayOf.
+ */
+export function noteReplayOf(request: Request, originalId: string): void {
+  const context = (request as WithContext)[contextKey]
+  if (context !== undefined) context.replayOf = originalId
 }
 
 export function noteRoute(request: Request, route: string | undefined): void {

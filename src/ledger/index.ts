@@ -4,7 +4,7 @@ import type { Principal } from '../auth/principal'
 import { idParams, uuidPattern } from '../http/ids'
 import { decodeCursor, encodeCursor, invalidCursor, page, pageLimit, pageQuery } from '../http/pagination'
 import { HttpProblem, type ProblemType, problemResponse } from '../http/problem'
-import { requestIdOf } from '../http/request-context'
+import { noteReplayOf, requestIdOf } from '../http/request-context'
 import {
   type Caller,
   InvalidCursorError,
@@ -94,7 +94,8 @@ async function answer<T>(
   if (!result.ok) {
     const { code, detail } = result.refusal
     const problem = new HttpProblem(problemOf[code], detail ?? refusalDetail[code], {}, headers)
-    // A replayed refusal is the original answer, request id included.
+    // A replayed refusal is the original answer, request id included, in the body and in X-Request-Id.
+    if (result.replayed && result.requestId !== undefined) noteReplayOf(request, result.requestId)
     return problemResponse(problem, path, result.requestId ?? requestIdOf(request))
   }
   const { body, location } = render(result.value)

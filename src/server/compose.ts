@@ -9,6 +9,7 @@ import { cachedVerifier } from '../auth/token-cache'
 import { builtinVerifier, externalVerifier, type TokenVerifier } from '../auth/verifier'
 import { avatarFilesPath, LocalAvatarStore, loadUrlKey } from '../avatars/local-store'
 import type { Config } from '../config/settings'
+import { CorsPolicy } from '../http/cors'
 import type { LedgerEngine } from '../ledger/engine'
 import { startIdempotencyPurge } from '../ledger/purge'
 import { createLedger } from '../ledger/service'
@@ -135,6 +136,8 @@ export async function composeApi(config: Config, storage: Storage, logger: Logge
     logger,
     bodyLimitBytes: config.bodyLimitBytes,
     publicUrl: config.publicUrl,
+    cors: new CorsPolicy(config.corsOrigins),
+    metaExactVersion: config.metaExactVersion,
     auth: authPlugin(authenticate),
     tokens,
     users,

@@ -4,6 +4,7 @@ import { type Config, envName, formatValue, type Setting, settings } from '../..
 import { acquireDataDirLock, DataDirInUseError, type DataDirLock } from '../../db/data-dir-lock'
 import { MigrationError } from '../../db/migrator'
 import { ReadinessProbe } from '../../health/readiness'
+import { CorsPolicy } from '../../http/cors'
 import { instrument } from '../../http/handler'
 import { HttpProblem, problemResponse } from '../../http/problem'
 import { createLogger, type Logger } from '../../observability/logger'
@@ -118,6 +119,8 @@ async function serve(
         metrics,
         bodyLimitBytes: config.bodyLimitBytes,
         forwardedForHops: config.forwardedForHops,
+        publicUrl: config.publicUrl,
+        cors: new CorsPolicy(config.corsOrigins),
         ownsBodyLimit: (pathname) => composed?.ownsBodyLimit(pathname) ?? false,
       }),
       admin: createAdminHandler({ readiness, metrics }),

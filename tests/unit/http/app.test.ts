@@ -14,10 +14,21 @@ describe('the public API', () => {
     expect(await response.json()).toEqual({
       name: 'ledgerd',
       version: 'dev',
-      commit: 'unknown',
       docs: '/docs',
       openapi: '/openapi.json',
     })
+  })
+
+  test('GET /v1/meta shows the exact version and commit only with --meta-exact-version', async () => {
+    const exact = await inProcessLedgerd({ 'meta-exact-version': 'true' })
+    try {
+      expect(await (await exact.request('GET', '/v1/meta')).json()).toMatchObject({
+        version: 'dev',
+        commit: 'unknown',
+      })
+    } finally {
+      exact.dispose()
+    }
   })
 
   test('every problem type is dereferenceable at /problems/{type}', async () => {
