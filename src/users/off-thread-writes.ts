@@ -1,6 +1,6 @@
 import type { DatabaseConfig } from '../db/open'
 import { usersWriterThreadUrl } from '../writer-thread-url'
-import type { UsersRepository } from './repository'
+import type { DeleteOutcome, UsersRepository } from './repository'
 import type { FromUsersWriter, ToUsersWriter, UserWrite } from './sqlite-writer-worker'
 
 /** An error the writer thread threw, with its SQLite code, so faults are classified as before. */
@@ -69,7 +69,7 @@ export async function withOffThreadWrites(
       // This thread's cache of live users: forgotten before, as the repository's own delete does, and
       // again after, in case a request read the user as live while the write was on its way.
       users.forgetLive(id)
-      const deleted = await write<boolean>('delete', id)
+      const deleted = await write<DeleteOutcome>('delete', id)
       users.forgetLive(id)
       return deleted
     },

@@ -1,7 +1,7 @@
 import type { Sql } from '../db/postgres/connection'
 import { orUnavailable } from '../db/postgres/unavailable'
 import { type LiveCacheOptions, liveUserCache } from './live-cache'
-import type { ExternalIdentity, NewUser, UsersRepository } from './repository'
+import type { DeleteOutcome, ExternalIdentity, NewUser, UsersRepository } from './repository'
 import type { User } from './user'
 
 const now = () => new Date().toISOString()
@@ -93,10 +93,26 @@ export function postgresUsersRepository(sql: Sql, cache?: LiveCacheOptions): Use
     async delete(id) {
       liveUsers.forget(id)
       const at = now()
-      const rows = await orUnavailable(sql`
-        UPDATE users SET deleted_at = ${at}, updated_at = ${at} WHERE id = ${id} AND deleted_at IS NULL
-        RETURNING id`)
-      return rows.length > 0
+      // A transfer reads its destination user FOR SHARE inside its transaction (ledger/postgres/
+      // commands.ts), which conflicts with this FOR UPDATE. Transfer first: the lock waits for its
+      // commit, and the guarded UPDATE, a new statement with a new snapshot under READ COMMITTED, sees
+      // the money and refuses. Delete first: the transfer's FOR SHARE waits for this commit, then
+      // re-reads the row, finds it deleted and refuses. The lock must be a statement of its own: an
+      // UPDATE that waits for a row lock re-checks only that row, its NOT EXISTS keeps the old snapshot.
+      const outcome = await orUnavailable(
+        sql.begin(async (tx): Promise<DeleteOutcome> => {
+          const [user] = await tx`SELECT 1 FROM users WHERE id = ${id} AND deleted_at IS NULL FOR UPDATE`
+          if (!user) return 'not-found'
+          const rows = await tx`
+            UPDATE users SET deleted_at = ${at}, updated_at = ${at}
+            WHERE id = ${id} AND deleted_at IS NULL
+              AND NOT EXISTS (SELECT 1 FROM accounts WHERE owner_id = users.id AND balance <> 0)
+            RETURNING id`
+          return rows.length > 0 ? 'deleted' : 'refused'
+        }),
+      )
+      liveUsers.forget(id)
+      return outcome
     },
     async isLive(id) {
       if (liveUsers.has(id)) return true

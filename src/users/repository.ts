@@ -21,6 +21,8 @@ export interface ExternalIdentity {
   name: string
 }
 
+export type DeleteOutcome = 'deleted' | 'not-found' | 'refused'
+
 export interface UsersRepository {
   /** Undefined when a live user already has this email. */
   create(user: NewUser): Promise<User | undefined>
@@ -32,8 +34,11 @@ export interface UsersRepository {
   /** Live users ordered by id, after the given id. */
   list(after: string | undefined, limit: number): Promise<User[]>
   updateName(id: string, name: string): Promise<User | undefined>
-  /** Marks the user deleted and frees the email; false if there was no live user. */
-  delete(id: string): Promise<boolean>
+  /**
+   * Marks the user deleted and frees the email, in one write that refuses while any of the user's
+   * accounts holds money (credit or debt): a deleted user cannot withdraw it.
+   */
+  delete(id: string): Promise<DeleteOutcome>
   /** Whether the user exists and is not deleted; answered from a short-lived cache (the hot path). */
   isLive(id: string): Promise<boolean>
 }
@@ -48,6 +53,8 @@ const columns = {
 }
 
 const live = isNull(users.deletedAt)
+/** The delete's guard, evaluated inside its UPDATE: checked and written under one write lock. */
+const holdsNoMoney = sql`NOT EXISTS (SELECT 1 FROM accounts WHERE accounts.owner_id = users.id AND accounts.balance <> 0)`
 const now = () => new Date().toISOString()
 
 export function sqliteUsersRepository(
@@ -105,7 +112,7 @@ export function sqliteUsersRepository(
   const remove = orm
     .update(users)
     .set({ deletedAt: sql`${p('now')}`, updatedAt: sql`${p('now')}` })
-    .where(and(eq(users.id, p('id')), live))
+    .where(and(eq(users.id, p('id')), live, holdsNoMoney))
     .returning({ id: users.id })
     .prepare()
 
@@ -168,7 +175,10 @@ export function sqliteUsersRepository(
     },
     async delete(id) {
       liveUsers.forget(id)
-      return remove.get({ id, now: now() }) !== undefined
+      return db.immediate(() => {
+        if (remove.get({ id, now: now() }) !== undefined) return 'deleted'
+        return byId.get({ id }) === undefined ? 'not-found' : 'refused'
+      })
     },
     /** For a delete written through another connection (off-thread-writes.ts). */
     forgetLive(id) {

@@ -89,18 +89,28 @@ export async function deleteUser(
   accountsOf?: AccountsOf,
 ): Promise<void> {
   requireSelfOrAdmin(principal, id)
+  // Checked first for the 409's body (which accounts); the delete itself refuses atomically, so money
+  // that arrives after this check (a transfer racing the delete) is refused there, answered the same way.
   const holding = accountsOf ? await accountsHoldingMoney(accountsOf, id) : []
-  if (holding.length > 0) {
-    throw new HttpProblem(
-      'balance-not-zero',
-      `Withdraw or transfer the balance of ${holding.map((account) => account.id).join(', ')}, then delete.`,
-      {
-        accounts: holding.map(({ id, currency, balance }) => ({ id, currency, balance })),
-        errors: [{ field: 'id', in: 'params', message: 'this user has accounts with a non-zero balance' }],
-      },
-    )
-  }
-  if (!(await users.delete(id))) throw new HttpProblem('not-found')
+  if (holding.length > 0) throw balanceNotZero(holding)
+  const outcome = await users.delete(id)
+  if (outcome === 'not-found') throw new HttpProblem('not-found')
+  if (outcome === 'refused')
+    throw balanceNotZero(accountsOf ? await accountsHoldingMoney(accountsOf, id) : [])
+}
+
+function balanceNotZero(holding: Account[]): HttpProblem {
+  const ids = holding.map((account) => account.id).join(', ')
+  return new HttpProblem(
+    'balance-not-zero',
+    ids
+      ? `Withdraw or transfer the balance of ${ids}, then delete.`
+      : 'Withdraw or transfer every balance, then delete.',
+    {
+      accounts: holding.map(({ id, currency, balance }) => ({ id, currency, balance })),
+      errors: [{ field: 'id', in: 'params', message: 'this user has accounts with a non-zero balance' }],
+    },
+  )
 }
 
 /** Live users ordered by id, after the given id. */

@@ -184,7 +184,8 @@ export class LedgerCommands {
   async #transfer(job: Job, command: CommandOf<'transfer'>): Promise<JobResult> {
     const from = await this.#userAccount(command.fromAccountId)
     if (from?.ownerId !== job.caller) return refusal(job, 'not-found', 'No such account.')
-    // Not to a deleted user's account, where the money would be stuck.
+    // Not to a deleted user's account, where the money would be stuck. Checked again, locked, in the
+    // transaction (#destinationDeletedMeanwhile): this early look keeps the refusal's precedence.
     const to = await this.#userAccount(command.toAccountId)
     if (!to || !(await this.#liveUser(to.ownerId))) {
       return refusal(job, 'destination-not-found', 'No such destination account.')
@@ -259,7 +260,9 @@ export class LedgerCommands {
     const original = movement.original
     const post = async (q: Query) => {
       const refused =
-        precondition() ?? (original ? await this.#reversedMeanwhile(q, job, original.seq) : undefined)
+        precondition() ??
+        (original ? await this.#reversedMeanwhile(q, job, original.seq) : undefined) ??
+        (movement.kind === 'transfer' ? await this.#destinationDeletedMeanwhile(q, job, movement) : undefined)
       if (refused) return this.#noteRefusal(q, job, refused)
       return betweenUsers ? this.#postBetweenUsers(q, job, movement) : this.#postOneSide(q, job, movement)
     }
@@ -405,6 +408,18 @@ export class LedgerCommands {
     const [row] = await q<{ reversed: boolean }[]>`
       SELECT EXISTS (SELECT 1 FROM transactions WHERE reverses = ${originalSeq}::int8) AS reversed`
     return row?.reversed ? refusal(job, 'already-reversed') : undefined
+  }
+
+  /**
+   * The destination user's liveness again, inside the transaction and holding its row FOR SHARE until
+   * commit: a user delete (users/postgres-repository.ts) takes that row FOR UPDATE before its guarded
+   * UPDATE, so either it waits for this transfer and then sees the money, or this waits for it and then
+   * sees the user deleted. (FOR KEY SHARE would not do: the delete's UPDATE takes FOR NO KEY UPDATE.)
+   */
+  async #destinationDeletedMeanwhile(q: Query, job: Job, m: Movement): Promise<JobResult | undefined> {
+    const to = (m.to as { user: Identity }).user
+    const rows = await q`SELECT 1 FROM users WHERE id = ${to.ownerId} AND deleted_at IS NULL FOR SHARE`
+    return rows.length > 0 ? undefined : refusal(job, 'destination-not-found', 'No such destination account.')
   }
 
   #insufficientFunds(job: Job, m: Movement, from: Identity): JobResult {

@@ -10,11 +10,17 @@ import { describeUsersRepository, type UsersFixture } from './repository-contrac
 async function postgresUsers(): Promise<UsersFixture> {
   const url = await migratedDatabase('users')
   const pools: Sql[] = []
+  const admin = openTestPool(url, 1)
+  pools.push(admin)
   return {
     replica(cache) {
       const sql = openTestPool(url)
       pools.push(sql)
       return postgresUsersRepository(sql, cache)
+    },
+    async openAccount(ownerId, balance) {
+      await admin`INSERT INTO accounts (id, owner_id, currency, balance, created_at)
+        VALUES (${Bun.randomUUIDv7()}, ${ownerId}, 'EUR', ${balance}, ${Date.now()})`
     },
     dispose: async () => {
       await Promise.all(pools.map((sql) => sql.end()))

@@ -13,6 +13,8 @@ export interface UsersFixture {
    * on SQLite (one process per database) another repository over the same connection.
    */
   replica(cache?: LiveCacheOptions): UsersRepository
+  /** Opens an account for the user holding `balance` (written straight into the accounts table). */
+  openAccount(ownerId: string, balance: number): Promise<void>
   dispose(): Promise<void>
 }
 
@@ -88,7 +90,7 @@ export function describeUsersRepository(name: string, open: () => Promise<UsersF
     test('a live email is taken whatever its case; deleting the user frees it for a new user', async () => {
       const first = await create({ email: 'Case.Test@example.com' })
       expect(await users.create(newUser({ email: 'case.test@EXAMPLE.com' }))).toBeUndefined()
-      expect(await users.delete(first.id)).toBe(true)
+      expect(await users.delete(first.id)).toBe('deleted')
       const second = await create({ email: 'case.test@EXAMPLE.com' })
       expect(second.id).not.toBe(first.id)
       expect(second.email).toBe('case.test@EXAMPLE.com')
@@ -115,12 +117,24 @@ export function describeUsersRepository(name: string, open: () => Promise<UsersF
       expect(await users.updateName('00000000-0000-7000-8000-000000000000', 'Nobody')).toBeUndefined()
     })
 
-    test('delete answers true once, then false; a deleted user is not found', async () => {
+    test('delete answers deleted once, then not-found; a deleted user is not found', async () => {
       const user = await create()
-      expect(await users.delete(user.id)).toBe(true)
-      expect(await users.delete(user.id)).toBe(false)
+      expect(await users.delete(user.id)).toBe('deleted')
+      expect(await users.delete(user.id)).toBe('not-found')
       expect(await users.findById(user.id)).toBeUndefined()
-      expect(await users.delete('00000000-0000-7000-8000-000000000000')).toBe(false)
+      expect(await users.delete('00000000-0000-7000-8000-000000000000')).toBe('not-found')
+    })
+
+    test('delete refuses while any account holds money and the user stays live; empty accounts do not stop it', async () => {
+      const user = await create()
+      await fixture.openAccount(user.id, 0)
+      await fixture.openAccount(user.id, 1)
+      expect(await users.delete(user.id)).toBe('refused')
+      expect(await users.findById(user.id)).toEqual(user)
+      expect(await fixture.replica().isLive(user.id)).toBe(true)
+      const empty = await create()
+      await fixture.openAccount(empty.id, 0)
+      expect(await users.delete(empty.id)).toBe('deleted')
     })
 
     test('list pages live users by id in byte order, after the given id', async () => {
@@ -170,7 +184,7 @@ export function describeUsersRepository(name: string, open: () => Promise<UsersF
     test('a deleted external user is not made again: its identity maps to nobody', async () => {
       const seen = identity()
       const user = await users.findOrCreateExternal(seen)
-      expect(await users.delete(user?.id as string)).toBe(true)
+      expect(await users.delete(user?.id as string)).toBe('deleted')
       expect(await users.findOrCreateExternal(seen)).toBeUndefined()
       expect(await fixture.replica().findOrCreateExternal(seen)).toBeUndefined()
     })

@@ -11,6 +11,13 @@ async function sqliteUsers(driver: (typeof dbDrivers)[number]): Promise<UsersFix
   migrate(handle.db, sqliteMigrations)
   return {
     replica: (cache) => sqliteUsersRepository(handle.db, cache),
+    async openAccount(ownerId, balance) {
+      handle.db
+        .statement(
+          'INSERT INTO accounts (id, owner_id, currency, balance, created_at) VALUES (?, ?, ?, ?, ?)',
+        )
+        .run(Bun.randomUUIDv7(), ownerId, 'EUR', balance, Date.now())
+    },
     dispose: async () => handle.dispose(),
   }
 }
