@@ -16,6 +16,8 @@ export interface InProcessLedgerd {
   config: Config
   db: SqliteConnection
   log: CapturedLog
+  /** The Elysia app itself (its route table), as composeApi built it. */
+  app: Awaited<ReturnType<typeof composeApi>>['app']
   /** The full API as `serve` builds it, called without a socket. */
   fetch: FetchHandler
   request(
@@ -46,6 +48,7 @@ export async function inProcessLedgerd(settings: Record<string, string> = {}): P
     config,
     db,
     log,
+    app,
     fetch,
     request(method, path, options = {}) {
       const headers: Record<string, string> = { ...options.headers }

@@ -1,20 +1,9 @@
 import { afterAll, expect, test } from 'bun:test'
-import { createMetrics } from '../../../src/observability/metrics'
-import { composeApi } from '../../../src/server/compose'
-import { sqliteStorageOf } from '../../../src/storage/sqlite'
 import { inProcessLedgerd } from '../../support/app'
 
 const ledgerd = await inProcessLedgerd()
-const { app, close } = await composeApi(
-  ledgerd.config,
-  sqliteStorageOf(ledgerd.config, ledgerd.db),
-  ledgerd.log.logger,
-  createMetrics(),
-)
-afterAll(async () => {
-  await close()
-  ledgerd.dispose()
-})
+const { app } = ledgerd
+afterAll(() => ledgerd.dispose())
 
 // Elysia compiles each route from what its hooks and handler read of the context. No route uses
 // cookies or the context's `headers` object (they read request.headers), so none should pay for

@@ -1,21 +1,10 @@
 import { afterAll, expect, test } from 'bun:test'
 import { AllowedMethods } from '../../../src/http/methods'
-import { createMetrics } from '../../../src/observability/metrics'
-import { composeApi } from '../../../src/server/compose'
-import { sqliteStorageOf } from '../../../src/storage/sqlite'
 import { inProcessLedgerd } from '../../support/app'
 
 const ledgerd = await inProcessLedgerd()
-const { app, close } = await composeApi(
-  ledgerd.config,
-  sqliteStorageOf(ledgerd.config, ledgerd.db),
-  ledgerd.log.logger,
-  createMetrics(),
-)
-afterAll(async () => {
-  await close()
-  ledgerd.dispose()
-})
+const { app } = ledgerd
+afterAll(() => ledgerd.dispose())
 
 const routes = app.routes as unknown as { method: string; path: string }[]
 const methods = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
