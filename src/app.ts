@@ -9,6 +9,7 @@ import type { SignupMode } from './config/settings'
 import type { DatabaseUnavailableError } from './db/unavailable'
 import { docs } from './docs'
 import type { CorsPolicy } from './http/cors'
+import { claimStringFormats } from './http/formats'
 import { AllowedMethods } from './http/methods'
 import { platform } from './http/platform'
 import { ledgerRoutes } from './ledger'
@@ -74,5 +75,6 @@ export function createApp(deps: AppDependencies) {
     .use(avatarsRoutes(deps))
     .use(ledgerRoutes(deps))
   allowedMethods.load(app.routes)
+  claimStringFormats()
   return app
 }
