@@ -33,9 +33,10 @@ mkdir -p "$(dirname "$outfile")"
 # Full --minify renames identifiers Elysia compiles handlers from, so only whitespace and syntax are
 # minified. NODE_ENV is inlined at build time. The binary must not read .env or bunfig.toml from
 # whatever directory it is started in.
-# The writer threads (the ledger's, the users') are entrypoints too: the binary embeds them and
-# `new Worker` finds them.
+# The writer threads (the ledger's, the users') and the hashing threads are entrypoints too: the binary
+# embeds them and `new Worker` finds them.
 bun build src/main.ts src/ledger/sqlite/writer-worker.ts src/users/sqlite-writer-worker.ts \
+  src/auth/hasher-worker.ts \
   --compile \
   --target="bun-$target" \
   --format=esm \

@@ -7,3 +7,6 @@ export const writerThreadUrl = new URL('./ledger/sqlite/writer-worker.ts', impor
 
 /** The users writer thread (src/users/sqlite-writer-worker.ts), found the same way. */
 export const usersWriterThreadUrl = new URL('./users/sqlite-writer-worker.ts', import.meta.url).href
+
+/** The background hashing threads (src/auth/hasher-worker.ts), found the same way. */
+export const hasherThreadUrl = new URL('./auth/hasher-worker.ts', import.meta.url).href

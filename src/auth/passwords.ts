@@ -1,26 +1,39 @@
 import { HttpProblem } from '../http/problem'
-import { type Lane, QueueFullError, Semaphore } from '../lib/semaphore'
-
-// argon2id at OWASP's recommended minimum (19 MiB, two passes, one lane): about 20 ms here, which keeps
-// login cheap for us and guessing expensive for anyone holding a copy of the database.
-const options = { algorithm: 'argon2id', memoryCost: 19_456, timeCost: 2 } as const
+import { QueueFullError, Semaphore } from '../lib/semaphore'
+import { argon2Options } from './argon2'
+import type { BackgroundHasher } from './background-hasher'
 
 /**
- * Every argon2 hash and check of the process goes through this: a flood of sign-ups (each ~20 ms of CPU
- * and 19 MiB) would otherwise queue without bound in front of every login. Logins are served first.
- * Replaced at start by limitPasswordWork from the settings.
+ * argon2 is ~20 ms of a core and 19 MiB per hash or check: unbounded, a flood of sign-ups queues without
+ * end in front of every login and takes every core from the ledger. So there are two bounded pools, and
+ * neither waits for the other:
+ * - checks (logins) run on Bun's pool at normal priority: a login is how a user gets to their money;
+ * - hashes (sign-ups, new passwords) run on background threads at the lowest priority, and may wait at
+ *   most `hashMaxWaitMs` for one, since at full load a background hash can take seconds.
+ * Replaced at start by limitPasswordWork from the settings; until then (the CLI, tests that build the app
+ * themselves) hashes run on Bun's pool too.
  */
-let work = new Semaphore(2, 32)
+let checks = new Semaphore(2, 32)
+let hashes = new Semaphore(2, 32)
+let background: BackgroundHasher | undefined
 
-export function limitPasswordWork(permits: number, queueLimit: number): Semaphore {
-  work = new Semaphore(permits, queueLimit)
-  return work
+export function limitPasswordWork(
+  permits: number,
+  queueLimit: number,
+  hasher?: BackgroundHasher,
+  /** How long a sign-up waits for a hashing thread before it is told to come back. */
+  hashMaxWaitMs = 5_000,
+): { checks: Semaphore; hashes: Semaphore } {
+  checks = new Semaphore(permits, queueLimit)
+  hashes = new Semaphore(permits, queueLimit, hashMaxWaitMs)
+  background = hasher
+  return { checks, hashes }
 }
 
-/** Past the queue: 503 at once, with Retry-After, rather than a wait the client cannot see the end of. */
-async function bounded<T>(task: () => Promise<T>, lane: Lane): Promise<T> {
+/** Past the queue, or past the wait: 503 at once, with Retry-After, rather than an endless wait. */
+async function bounded<T>(pool: Semaphore, task: () => Promise<T>): Promise<T> {
   try {
-    return await work.run(task, lane)
+    return await pool.run(task)
   } catch (error) {
     if (!(error instanceof QueueFullError)) throw error
     throw new HttpProblem(
@@ -32,8 +45,9 @@ async function bounded<T>(task: () => Promise<T>, lane: Lane): Promise<T> {
   }
 }
 
-/** Sign-ups and password changes: the last lane, behind logins. */
-export const hashPassword = (password: string) => bounded(() => Bun.password.hash(password, options), 'last')
+/** Sign-ups and password changes: the background pool. */
+export const hashPassword = (password: string) =>
+  bounded(hashes, () => background?.hash(password) ?? Bun.password.hash(password, argon2Options))
 
 let dummyHash: Promise<string> | undefined
 
@@ -43,9 +57,9 @@ let dummyHash: Promise<string> | undefined
  * which emails have accounts.
  */
 export async function verifyPassword(password: string, hash: string | null): Promise<boolean> {
-  if (hash) return bounded(() => Bun.password.verify(password, hash), 'first')
-  dummyHash ??= Bun.password.hash(crypto.randomUUID(), options)
+  if (hash) return bounded(checks, () => Bun.password.verify(password, hash))
+  dummyHash ??= Bun.password.hash(crypto.randomUUID(), argon2Options)
   const dummy = await dummyHash
-  await bounded(() => Bun.password.verify(password, dummy), 'first')
+  await bounded(checks, () => Bun.password.verify(password, dummy))
   return false
 }

@@ -1,6 +1,7 @@
 import { createApp } from '../app'
 import type { TokenEndpoint } from '../auth'
 import { createAuthenticator } from '../auth/authenticator'
+import { BackgroundHasher } from '../auth/background-hasher'
 import { createTokenIssuer } from '../auth/issuer'
 import { loadSigningKeys } from '../auth/keys'
 import { limitPasswordWork } from '../auth/passwords'
@@ -122,7 +123,13 @@ export async function composeApi(config: Config, storage: Storage, logger: Logge
   const ledger = createLedger({ engine, metrics: ledgerMetrics })
   const purge = startIdempotencyPurge({ engine, retentionMs: config.idempotencyRetentionMs, logger })
   const { verify, tokens, adminRole } = await tokenSetup(config, storage, users, metrics)
-  limitPasswordWork(config.argon2Concurrency, config.argon2Queue)
+  let priorityWarned = false
+  const hasher = new BackgroundHasher(config.argon2Concurrency, (lowered) => {
+    if (!('error' in lowered) || priorityWarned) return
+    priorityWarned = true
+    logger.warn('sign-up hashing runs at normal CPU priority', { reason: lowered.error })
+  })
+  limitPasswordWork(config.argon2Concurrency, config.argon2Queue, hasher)
   const authenticate = createAuthenticator({
     verify: cachedVerifier(verify, config.tokenCacheSize),
     users,
@@ -160,6 +167,7 @@ export async function composeApi(config: Config, storage: Storage, logger: Logge
     avatars.files !== undefined && pathname.startsWith(`${avatarFilesPath}/`)
   const close = async () => {
     clearInterval(purge)
+    hasher.close()
     await engine.close()
   }
   return { app, ownsBodyLimit, close, engine }

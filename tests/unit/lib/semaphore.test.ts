@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
-import { type Lane, QueueFullError, Semaphore } from '../../../src/lib/semaphore'
+import { QueueFullError, Semaphore } from '../../../src/lib/semaphore'
 
 /** A task the test finishes by hand, resolving or rejecting, so any interleaving can be driven. */
 function manualTask() {
@@ -14,9 +14,9 @@ function manualTask() {
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0))
 
 describe('Semaphore', () => {
-  test('invariants under any sequence of starts and finishes: running ≤ permits, each lane queue ≤ its limit, every permit given back', async () => {
+  test('invariants under any sequence of starts and finishes: running ≤ permits, queue ≤ its limit, every permit given back', async () => {
     const step = fc.oneof(
-      fc.record({ kind: fc.constant('start' as const), lane: fc.constantFrom<Lane>('first', 'last') }),
+      fc.record({ kind: fc.constant('start' as const) }),
       fc.record({ kind: fc.constant('finish' as const), index: fc.nat(), ok: fc.boolean() }),
     )
     await fc.assert(
@@ -33,10 +33,9 @@ describe('Semaphore', () => {
             // Counted from the tasks themselves too, not only from the semaphore's own bookkeeping.
             expect(pending.filter((entry) => entry.started).length).toBeLessThanOrEqual(permits)
             expect(semaphore.running).toBeLessThanOrEqual(permits)
-            expect(semaphore.queued('first')).toBeLessThanOrEqual(queueLimit)
-            expect(semaphore.queued('last')).toBeLessThanOrEqual(queueLimit)
+            expect(semaphore.queued).toBeLessThanOrEqual(queueLimit)
             // A permit is never idle while someone waits.
-            if (semaphore.queued() > 0) expect(semaphore.running).toBe(permits)
+            if (semaphore.queued > 0) expect(semaphore.running).toBe(permits)
           }
           for (const s of steps) {
             if (s.kind === 'start') {
@@ -45,7 +44,7 @@ describe('Semaphore', () => {
               const outcome = semaphore.run(() => {
                 entry.started = true
                 return task.run()
-              }, s.lane)
+              })
               outcomes.push(
                 outcome.catch((error) => {
                   if (error instanceof QueueFullError) refused++
@@ -79,7 +78,7 @@ describe('Semaphore', () => {
           expect(pending).toHaveLength(refused)
           await Promise.all(outcomes)
           expect(semaphore.running).toBe(0)
-          expect(semaphore.queued()).toBe(0)
+          expect(semaphore.queued).toBe(0)
         },
       ),
       { numRuns: 200 },
@@ -103,19 +102,36 @@ describe('Semaphore', () => {
     expect(await queued).toBe('queued')
   })
 
-  test('waiters in the first lane run before earlier waiters in the last', async () => {
+  test('waiters are served in arrival order', async () => {
     const semaphore = new Semaphore(1, 10)
     const blocker = manualTask()
     const order: string[] = []
     const all = [
       semaphore.run(blocker.run),
-      semaphore.run(async () => order.push('sign-up 1'), 'last'),
-      semaphore.run(async () => order.push('sign-up 2'), 'last'),
-      semaphore.run(async () => order.push('login'), 'first'),
+      ...['first', 'second', 'third'].map((name) => semaphore.run(async () => order.push(name))),
     ]
     blocker.finish(true)
     await Promise.all(all)
-    expect(order).toEqual(['login', 'sign-up 1', 'sign-up 2'])
+    expect(order).toEqual(['first', 'second', 'third'])
+  })
+
+  test('a waiter past maxWaitMs is refused with QueueFullError, leaves the queue and never runs', async () => {
+    const semaphore = new Semaphore(1, 10, 20)
+    const blocker = manualTask()
+    const running = semaphore.run(blocker.run)
+    let ran = false
+    const waiter = semaphore.run(async () => {
+      ran = true
+    })
+    expect(semaphore.queued).toBe(1)
+    await expect(waiter).rejects.toBeInstanceOf(QueueFullError)
+    expect(semaphore.queued).toBe(0)
+    blocker.finish(true)
+    await running
+    expect(ran).toBe(false)
+    expect(semaphore.running).toBe(0)
+    // The permit it never got is still whole: the next task runs at once.
+    expect(await semaphore.run(async () => 'next')).toBe('next')
   })
 
   test('a task that throws gives its permit back', async () => {

@@ -1,0 +1,84 @@
+import type { Lowered } from '../lib/thread-priority'
+import { hasherThreadUrl } from '../writer-thread-url'
+import type { FromHasher, ToHasher } from './hasher-worker'
+
+/** What the pool reports of each thread as it starts: its thread id and niceness, or why it has none. */
+export type HasherStarted = (lowered: Lowered) => void
+
+type Job = { id: number; password: string; resolve(hash: string): void; reject(error: Error): void }
+
+/**
+ * argon2 on `threads` threads of their own at the lowest CPU priority (hasher-worker.ts): a sign-up flood
+ * then takes only CPU that requests leave idle, instead of a core per hash in flight. Jobs past the idle
+ * threads wait here in order (the caller bounds how many: passwords.ts). A thread that dies fails its
+ * job and is replaced.
+ */
+export class BackgroundHasher {
+  readonly #idle: Worker[] = []
+  readonly #busy = new Map<Worker, Job>()
+  readonly #waiting: Job[] = []
+  #nextId = 0
+  #closed = false
+
+  constructor(
+    threads: number,
+    private readonly started: HasherStarted = () => {},
+  ) {
+    for (let i = 0; i < threads; i++) this.#start()
+  }
+
+  hash(password: string): Promise<string> {
+    if (this.#closed) return Promise.reject(new Error('the hasher is closed'))
+    return new Promise((resolve, reject) => {
+      this.#waiting.push({ id: this.#nextId++, password, resolve, reject })
+      this.#dispatch()
+    })
+  }
+
+  close(): void {
+    this.#closed = true
+    for (const job of [...this.#waiting, ...this.#busy.values()])
+      job.reject(new Error('the hasher is closed'))
+    for (const worker of [...this.#idle, ...this.#busy.keys()]) worker.terminate()
+    this.#idle.length = 0
+    this.#waiting.length = 0
+    this.#busy.clear()
+  }
+
+  #start(): void {
+    const worker = new Worker(hasherThreadUrl)
+    // Idle threads must not keep a process alive that has nothing else to do (the CLI, tests).
+    worker.unref()
+    worker.onmessage = ({ data }: MessageEvent<FromHasher>) => {
+      if (data.type === 'started') return this.started(data.lowered)
+      const job = this.#busy.get(worker)
+      this.#busy.delete(worker)
+      this.#idle.push(worker)
+      if (data.type === 'hashed') job?.resolve(data.hash)
+      else job?.reject(new Error(`argon2 failed: ${data.message}`))
+      this.#dispatch()
+    }
+    worker.onerror = (event) => {
+      const job = this.#busy.get(worker)
+      this.#busy.delete(worker)
+      const idleAt = this.#idle.indexOf(worker)
+      if (idleAt >= 0) this.#idle.splice(idleAt, 1)
+      worker.terminate()
+      job?.reject(new Error(`a hashing thread died: ${event.message}`))
+      if (!this.#closed) {
+        this.#start()
+        this.#dispatch()
+      }
+    }
+    this.#idle.push(worker)
+  }
+
+  #dispatch(): void {
+    while (this.#idle.length > 0 && this.#waiting.length > 0) {
+      const worker = this.#idle.pop() as Worker
+      const job = this.#waiting.shift() as Job
+      this.#busy.set(worker, job)
+      worker.postMessage({ id: job.id, password: job.password } satisfies ToHasher)
+    }
+  }
+}

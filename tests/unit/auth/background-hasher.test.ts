@@ -1,0 +1,50 @@
+import { afterAll, describe, expect, test } from 'bun:test'
+import { readFileSync } from 'node:fs'
+import { getPriority } from 'node:os'
+import { BackgroundHasher } from '../../../src/auth/background-hasher'
+import type { Lowered } from '../../../src/lib/thread-priority'
+
+/** A thread's nice value, as the kernel has it: field 19 of /proc/self/task/<tid>/stat. */
+const niceOf = (tid: number) => {
+  const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+  // The command name (field 2) is in parentheses and may hold spaces: count from after it.
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])
+}
+
+const niceBefore = getPriority()
+const started: Lowered[] = []
+const hasher = new BackgroundHasher(2, (lowered) => started.push(lowered))
+afterAll(() => hasher.close())
+
+describe('BackgroundHasher', () => {
+  test('hashes are argon2id that Bun.password.verify accepts, for any of many passwords at once', async () => {
+    const passwords = Array.from({ length: 6 }, (_, i) => `password number ${i} ✓`)
+    const hashes = await Promise.all(passwords.map((password) => hasher.hash(password)))
+    for (const [i, hash] of hashes.entries()) {
+      expect(hash).toStartWith('$argon2id$v=19$m=19456,t=2,p=1$')
+      expect(await Bun.password.verify(passwords[i] as string, hash)).toBe(true)
+      expect(await Bun.password.verify('another password', hash)).toBe(false)
+    }
+  })
+
+  test('each hashing thread runs at nice 19, as the kernel sees it', async () => {
+    await hasher.hash('make sure both threads have started')
+    while (started.length < 2) await Bun.sleep(5)
+    for (const lowered of started) {
+      expect(lowered).toMatchObject({ nice: 19 })
+      expect(niceOf((lowered as { tid: number }).tid)).toBe(19)
+    }
+    // The thread that asked is untouched.
+    expect(niceOf(process.pid)).toBe(niceBefore)
+  })
+
+  test('once closed, waiting and new hashes are refused rather than left hanging', async () => {
+    const closing = new BackgroundHasher(1)
+    const inFlight = closing.hash('one')
+    const waiting = closing.hash('two')
+    closing.close()
+    await expect(inFlight).rejects.toThrow('closed')
+    await expect(waiting).rejects.toThrow('closed')
+    await expect(closing.hash('three')).rejects.toThrow('closed')
+  })
+})
