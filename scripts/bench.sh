@@ -13,7 +13,8 @@
 #   --database postgres  (first) the PostgreSQL benchmark instead: scripts/bench/postgres.sh, which
 #                     takes --duration, --warmup, --rounds and --pgbench-scale
 #   --signup-flood    (first) the ledger mix alone and under a sign-up flood, alternating, and their
-#                     ratio: scripts/bench/signup-flood.sh, which takes --duration, --rounds and --flood
+#                     ratio: scripts/bench/signup-flood.sh, which takes --duration, --rounds, --rate and
+#                     --in-flight
 #   --duration 20, --warmup 5, --rounds 2 (each round: hello, ledger, peer, writer-64, writer-256; then
 #                     the open-R runs, round by round)
 #   --mix mixed|deposits|withdrawals|reads   (for profiling; targets are for mixed)

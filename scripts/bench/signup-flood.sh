@@ -5,18 +5,24 @@
 # ratio flooded/alone per round and overall (medians). The target: ledger throughput within 10 %.
 # A measurement, not a test: exits 0 whether the target is met or not.
 #
-# Usage: scripts/bench/signup-flood.sh [--duration S] [--rounds N] [--flood N]
-#   --duration 10, --rounds 3, --flood 200 (sign-ups kept in flight)
+# Usage: scripts/bench/signup-flood.sh [--duration S] [--rounds N] [--rate R] [--in-flight N] [--binary B]
+#   --duration 10, --rounds 3
+#   --rate 400       sign-ups started a second, open loop (20 times what two cores can hash);
+#                    0: closed loop, --in-flight sign-ups resent as soon as answered (a request flood)
+#   --in-flight 400  at most this many sign-ups unanswered at once (the finding's 400 concurrent)
+#   --binary B       another ledgerd build to measure (an older commit's); default dist/ledgerd, built
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=/dev/null
 source scripts/ensure-bun.sh
-duration=10 rounds=3 flood=200 users=16 accounts_per_user=4 initial_deposit=1000000
+duration=10 rounds=3 rate=400 in_flight=400 binary='' users=16 accounts_per_user=4 initial_deposit=1000000
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) duration="$2"; shift ;;
     --rounds) rounds="$2"; shift ;;
-    --flood) flood="$2"; shift ;;
+    --rate) rate="$2"; shift ;;
+    --in-flight) in_flight="$2"; shift ;;
+    --binary) binary="$(realpath "$2")"; shift ;;
     -h | --help) sed -n '/^# Usage:/,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) sed -n '/^# Usage:/,/^[^#]/s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
   esac
@@ -24,9 +30,12 @@ while [ $# -gt 0 ]; do
 done
 say() { printf '==> %s\n' "$*"; }
 command -v wrk >/dev/null || { say "wrk is needed (apt-get install wrk)"; exit 2; }
-if [ ! -x dist/ledgerd ] || [ -n "$(find src package.json bun.lock -newer dist/ledgerd -print -quit)" ]; then
-  say "dist/ledgerd is missing or older than src/: building"
-  bash scripts/build.sh
+if [ -z "$binary" ]; then
+  binary=dist/ledgerd
+  if [ ! -x dist/ledgerd ] || [ -n "$(find src package.json bun.lock -newer dist/ledgerd -print -quit)" ]; then
+    say "dist/ledgerd is missing or older than src/: building"
+    bash scripts/build.sh
+  fi
 fi
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/ledgerd-flood.XXXXXX")"
 pid=
@@ -36,9 +45,9 @@ read -r api_port admin_port <<<"$(bun -e 'const s = [0, 0].map(() => Bun.listen(
   console.log(s.map((l) => l.port).join(" ")); for (const l of s) l.stop(true)')"
 flags=(--host 127.0.0.1 --port "$api_port" --admin-host 127.0.0.1 --admin-port "$admin_port"
   --data-dir "$tmp/data" --forwarded-for-hops 1 --log-level warn)
-say "bun $(bun --version), $(dist/ledgerd version | head -1), $(nproc) cores"
-say "starting dist/ledgerd serve ${flags[*]}"
-dist/ledgerd serve "${flags[@]}" >"$tmp/ledgerd.log" 2>&1 &
+say "bun $(bun --version), $("$binary" version | head -1), $(nproc) cores"
+say "starting $binary serve ${flags[*]}"
+"$binary" serve "${flags[@]}" >"$tmp/ledgerd.log" 2>&1 &
 pid=$!
 api="http://127.0.0.1:$api_port"
 for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$admin_port/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
@@ -50,12 +59,14 @@ ledger() { # ledger <run>: the mix for $duration s; prints its RESULT line
     -- "$tmp/accounts" "run$1" mixed | grep '^RESULT'
 }
 rps() { sed -n 's/.*rps=\([0-9]*\).*/\1/p'; }
+flood_shape="$rate a second, open loop, at most $in_flight in flight"
+[ "$rate" = 0 ] && flood_shape="$in_flight in flight, closed loop"
 alone=() flooded=() ratios=()
 for round in $(seq "$rounds"); do
   say "round $round: ledger mix alone, ${duration} s"
   a="$(ledger "a$round")"; echo "  alone:   $a"
-  say "round $round: ledger mix with $flood sign-ups in flight, ${duration} s"
-  bun scripts/bench/signup-flood.ts "$api" "$duration" "$flood" "r$round" >"$tmp/flood.out" &
+  say "round $round: ledger mix with sign-ups flooding ($flood_shape), ${duration} s"
+  bun scripts/bench/signup-flood.ts "$api" "$duration" "$rate" "$in_flight" "r$round" >"$tmp/flood.out" &
   flood_pid=$!
   f="$(ledger "f$round")"
   wait "$flood_pid"

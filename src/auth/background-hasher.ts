@@ -27,6 +27,10 @@ export class BackgroundHasher {
     for (let i = 0; i < threads; i++) this.#start()
   }
 
+  get closed(): boolean {
+    return this.#closed
+  }
+
   hash(password: string): Promise<string> {
     if (this.#closed) return Promise.reject(new Error('the hasher is closed'))
     return new Promise((resolve, reject) => {

@@ -30,24 +30,34 @@ export function limitPasswordWork(
   return { checks, hashes }
 }
 
-/** Past the queue, or past the wait: 503 at once, with Retry-After, rather than an endless wait. */
+/** The answer past the queue, or past the wait: 503 at once, with Retry-After, not an endless wait. */
+export const passwordWorkBusy = new HttpProblem(
+  'service-unavailable',
+  'Too many passwords are being checked at once; retry shortly.',
+  {},
+  { 'retry-after': '1' },
+)
+
 async function bounded<T>(pool: Semaphore, task: () => Promise<T>): Promise<T> {
   try {
     return await pool.run(task)
   } catch (error) {
-    if (!(error instanceof QueueFullError)) throw error
-    throw new HttpProblem(
-      'service-unavailable',
-      'Too many passwords are being checked at once; retry shortly.',
-      {},
-      { 'retry-after': '1' },
-    )
+    if (error instanceof QueueFullError) throw passwordWorkBusy
+    throw error
   }
 }
 
-/** Sign-ups and password changes: the background pool. */
+/** Every hashing thread busy and every place in its queue taken: a new hash would be refused. */
+export const hashingFull = () => hashes.running >= hashes.permits && hashes.queued >= hashes.queueLimit
+
+/**
+ * Sign-ups and password changes: the background pool. Once it is closed (the server shut down; a test's
+ * in-process ledgerd disposed), on Bun's pool again, as before it started.
+ */
 export const hashPassword = (password: string) =>
-  bounded(hashes, () => background?.hash(password) ?? Bun.password.hash(password, argon2Options))
+  bounded(hashes, () =>
+    background && !background.closed ? background.hash(password) : Bun.password.hash(password, argon2Options),
+  )
 
 let dummyHash: Promise<string> | undefined
 

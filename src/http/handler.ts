@@ -5,8 +5,8 @@ import type { Metrics } from '../observability/metrics'
 import { traceparentOf } from '../observability/trace'
 import { tooLarge } from './body'
 import type { CorsPolicy } from './cors'
-import { problemResponse } from './problem'
-import { beginRequest, clientAddressOf, pathOf, type RequestContext } from './request-context'
+import { type HttpProblem, problemResponse } from './problem'
+import { beginRequest, clientAddressOf, noteRoute, pathOf, type RequestContext } from './request-context'
 
 export type FetchHandler = (request: Request, server?: Server<unknown>) => Promise<Response>
 
@@ -21,6 +21,12 @@ export interface HandlerOptions {
   publicUrl?: string
   /** CORS headers for every response (preflights are answered by the app, which knows the methods). */
   cors?: CorsPolicy
+  /**
+   * Load shedding: the refusal for a request ledgerd already knows it cannot serve, answered before its
+   * body is read or routed (a sign-up while every hashing thread and queue place is taken), with the
+   * route it counts under; else nothing.
+   */
+  shed?: (method: string, path: string) => { route: string; problem: HttpProblem } | undefined
 }
 
 /**
@@ -91,6 +97,7 @@ export function instrument(
     ownsBodyLimit = () => false,
     publicUrl = '',
     cors,
+    shed = () => undefined,
   }: HandlerOptions,
 ): FetchHandler {
   return async (received, server) => {
@@ -103,11 +110,17 @@ export function instrument(
     const traceparent = traceparentOf(context.trace)
     const declaredLength = request.headers.get('content-length')
     const corsHeaders = cors?.enabled ? (headers: Headers) => cors.decorate(request, headers) : undefined
+    const shedding = shed(request.method, path)
+    if (shedding) noteRoute(request, shedding.route)
+    const refusal =
+      declaredLength !== null && Number(declaredLength) > bodyLimitBytes && !ownsBodyLimit(path)
+        ? tooLarge(bodyLimitBytes)
+        : shedding?.problem
     let response: Response
     try {
       response = withRequestId(
-        declaredLength !== null && Number(declaredLength) > bodyLimitBytes && !ownsBodyLimit(path)
-          ? problemResponse(tooLarge(bodyLimitBytes), path, context.id)
+        refusal
+          ? problemResponse(refusal, path, context.id)
           : await requestLogContext.run(context.trace, handle, request),
         context,
         traceparent,

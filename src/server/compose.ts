@@ -17,6 +17,7 @@ import { createLedger } from '../ledger/service'
 import type { Logger } from '../observability/logger'
 import type { Metrics } from '../observability/metrics'
 import type { Storage } from '../storage/storage'
+import { shedSignUps } from '../users'
 import type { UsersRepository } from '../users/repository'
 
 /** Time for the 503s of a batch whose commit outcome is unknown to reach their clients before exiting. */
@@ -170,5 +171,5 @@ export async function composeApi(config: Config, storage: Storage, logger: Logge
     hasher.close()
     await engine.close()
   }
-  return { app, ownsBodyLimit, close, engine }
+  return { app, ownsBodyLimit, shed: shedSignUps, close, engine }
 }

@@ -1,5 +1,6 @@
 import { Elysia } from 'elysia'
 import type { LoginThrottle } from '../auth/login-throttle'
+import { hashingFull, passwordWorkBusy } from '../auth/passwords'
 import { type AuthPlugin, bearerSecurity } from '../auth/plugin'
 import type { SignupMode } from '../config/settings'
 import { idParams, uuidPattern } from '../http/ids'
@@ -11,6 +12,16 @@ import { type AccountsOf, deleteUser, getUser, listUsers, renameUser, signUp } f
 import { userView } from './user'
 
 const tags = ['users']
+
+/**
+ * A sign-up that would only be told "busy" after its body was read, parsed and checked: told at once
+ * instead (the platform's load shedding, src/http/handler.ts), so a flood of them costs as little as a
+ * request can. Same answer as a sign-up refused at the queue.
+ */
+export const shedSignUps = (method: string, path: string) =>
+  method === 'POST' && path === '/v1/users' && hashingFull()
+    ? { route: '/v1/users', problem: passwordWorkBusy }
+    : undefined
 
 export function usersRoutes({
   auth,

@@ -122,6 +122,7 @@ async function serve(
         publicUrl: config.publicUrl,
         cors: new CorsPolicy(config.corsOrigins),
         ownsBodyLimit: (pathname) => composed?.ownsBodyLimit(pathname) ?? false,
+        shed: (method, path) => composed?.shed(method, path),
       }),
       admin: createAdminHandler({ readiness, metrics }),
     })

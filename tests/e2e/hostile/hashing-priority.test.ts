@@ -42,6 +42,8 @@ describe('sign-up hashing runs at the lowest CPU priority', () => {
     const processNice = niceIn(`/proc/${server.process.pid}/stat`)
     expect(niceness.filter((nice) => nice === 19)).toHaveLength(3)
     expect(niceness.filter((nice) => nice !== 19 && nice !== processNice)).toEqual([])
-    expect(server.logs.filter((line) => line.msg === 'sign-up hashing runs at normal CPU priority')).toEqual([])
+    expect(server.logs.filter((line) => line.msg === 'sign-up hashing runs at normal CPU priority')).toEqual(
+      [],
+    )
   })
 })

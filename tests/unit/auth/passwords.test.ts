@@ -1,7 +1,13 @@
 import { afterEach, describe, expect, test } from 'bun:test'
 import type { BackgroundHasher } from '../../../src/auth/background-hasher'
-import { hashPassword, limitPasswordWork, verifyPassword } from '../../../src/auth/passwords'
+import {
+  hashPassword,
+  limitPasswordWork,
+  passwordWorkBusy,
+  verifyPassword,
+} from '../../../src/auth/passwords'
 import { HttpProblem } from '../../../src/http/problem'
+import { shedSignUps } from '../../../src/users'
 
 /** A hasher starved of CPU until the test feeds it: then every hash, waiting or new, finishes. */
 function starvedHasher() {
@@ -56,5 +62,22 @@ describe('password work', () => {
     await expect(hashPassword('no room to wait')).rejects.toMatchObject({ type: 'service-unavailable' })
     feed()
     await running
+  })
+})
+
+describe('shedding sign-ups', () => {
+  test('POST /v1/users is shed exactly while every hashing thread and queue place is taken', async () => {
+    const { hasher, feed } = starvedHasher()
+    limitPasswordWork(1, 1, hasher)
+    expect(shedSignUps('POST', '/v1/users')).toBeUndefined()
+    const running = hashPassword('takes the thread')
+    expect(shedSignUps('POST', '/v1/users')).toBeUndefined()
+    const queued = hashPassword('takes the queue place')
+    expect(shedSignUps('POST', '/v1/users')).toEqual({ route: '/v1/users', problem: passwordWorkBusy })
+    expect(shedSignUps('GET', '/v1/users')).toBeUndefined()
+    expect(shedSignUps('POST', '/v1/auth/token')).toBeUndefined()
+    feed()
+    await Promise.all([running, queued])
+    expect(shedSignUps('POST', '/v1/users')).toBeUndefined()
   })
 })

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { instrument } from '../../../src/http/handler'
+import { HttpProblem } from '../../../src/http/problem'
 import { createLogger } from '../../../src/observability/logger'
 import { createMetrics } from '../../../src/observability/metrics'
 
@@ -72,5 +73,44 @@ describe('traces', () => {
     const withExemplar = values.filter((value) => value.exemplar !== undefined)
     expect(withExemplar).toHaveLength(1)
     expect(withExemplar[0]?.exemplar?.labelSet).toEqual({ trace_id: traceId })
+  })
+})
+
+describe('load shedding', () => {
+  test('a shed request is answered before the app sees it or its body is read: 503 problem+json, counted under its route', async () => {
+    const lines: Record<string, unknown>[] = []
+    const logger = createLogger('info', (line) => lines.push(JSON.parse(line)))
+    let reachedApp = 0
+    const busy = new HttpProblem('service-unavailable', 'busy', {}, { 'retry-after': '1' })
+    const handle = instrument(
+      () => {
+        reachedApp++
+        return new Response('served')
+      },
+      {
+        logger,
+        metrics: createMetrics(),
+        bodyLimitBytes: 1024,
+        shed: (method, path) =>
+          method === 'POST' && path === '/shed' ? { route: '/shed', problem: busy } : undefined,
+      },
+    )
+    const body = new Request('http://localhost/shed', { method: 'POST', body: '{"never":"read"}' })
+    const shed = await handle(body)
+    expect(shed.status).toBe(503)
+    expect(shed.headers.get('retry-after')).toBe('1')
+    expect(shed.headers.get('content-type')).toStartWith('application/problem+json')
+    expect(shed.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/)
+    expect(await shed.json()).toMatchObject({
+      type: '/problems/service-unavailable',
+      status: 503,
+      instance: '/shed',
+    })
+    expect(body.bodyUsed).toBe(false)
+    expect(reachedApp).toBe(0)
+    expect(lines.at(-1)).toMatchObject({ msg: 'request', path: '/shed', route: '/shed', status: 503 })
+    // Anything else goes through.
+    expect(await (await handle(new Request('http://localhost/shed'))).text()).toBe('served')
+    expect(reachedApp).toBe(1)
   })
 })
