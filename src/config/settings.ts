@@ -412,7 +412,9 @@ export const settings = [
   define({
     key: 'argon2Concurrency',
     name: 'argon2-concurrency',
-    description: 'argon2 hashes and checks run at once (each ~20 ms of a core and 19 MiB); logins go first.',
+    description:
+      'argon2 runs at once in each of two pools (each ~20 ms of a core, 19 MiB): login checks, and ' +
+      'sign-up hashes on background threads at the lowest CPU priority.',
     default: 2,
     parse: (raw) => parseInteger(raw, 1, 64),
   }),
@@ -420,7 +422,7 @@ export const settings = [
     key: 'argon2Queue',
     name: 'argon2-queue',
     description:
-      'Logins, and sign-ups, that may wait for a hash; past that the answer is 503 with Retry-After.',
+      'Logins that may wait for argon2, and as many sign-ups (each at most 5 s); past that 503 with Retry-After.',
     default: 32,
     parse: (raw) => parseInteger(raw, 0, 10_000),
   }),
