@@ -138,11 +138,11 @@ export async function startPostgres(options: { tls?: TlsFiles } = {}): Promise<T
       run(join(pgBinDir, 'pg_ctl'), ['-D', dataDir, '-m', mode, '-w', '-t', '60', 'stop'])
     },
   }
-  server.start()
   // Stopped however this process ends: a watchdog outside it polls for its pid, then stops the server
   // and removes its files. An 'exit' handler alone left servers running for good after test runs. It is
   // started through `setsid -f`, so it is nobody's child here: a runner that kills what a timed-out test
-  // started (bun does) cannot take the watchdog down and leave the server running.
+  // started (bun does) cannot take the watchdog down and leave the server running. Started before the
+  // server, so no moment exists in which a server runs that nothing will stop.
   const stop = `runuser -u postgres -- ${join(pgBinDir, 'pg_ctl')} -D ${dataDir} -m immediate stop`
   Bun.spawn(
     [
@@ -158,6 +158,7 @@ export async function startPostgres(options: { tls?: TlsFiles } = {}): Promise<T
     spawnSync('sh', ['-c', `${stop} >/dev/null 2>&1`], { timeout: 20_000 })
     rmSync(root, { recursive: true, force: true })
   })
+  server.start()
   return server
 }
 
