@@ -11,11 +11,15 @@ export const realm = 'ledgerd'
 const bearer = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i
 const bearerScheme = /^Bearer(?: |$)/i
 
-function unauthorized(detail: string, error?: { code: string; description: string }): HttpProblem {
+function unauthorized(
+  detail: string,
+  error?: { code: string; description: string; claim?: string },
+): HttpProblem {
   const challenge = error
     ? `Bearer realm="${realm}", error="${error.code}", error_description="${error.description}"`
     : `Bearer realm="${realm}"`
-  return new HttpProblem('unauthorized', detail, {}, { 'www-authenticate': challenge })
+  const errors = error?.claim ? [{ field: error.claim, in: 'token', message: error.description }] : undefined
+  return new HttpProblem('unauthorized', detail, errors ? { errors } : {}, { 'www-authenticate': challenge })
 }
 
 export interface AuthenticatorOptions {
@@ -66,6 +70,7 @@ export function createAuthenticator({
         throw unauthorized(`The token was rejected: ${error.message}.`, {
           code: 'invalid_token',
           description: error.message,
+          claim: error.claim,
         })
       }
       if (error instanceof KeysUnavailable) {
@@ -94,7 +99,7 @@ export function createAuthenticator({
               issuer: verified.issuer,
               subject: verified.subject,
               email: verified.email,
-              name: verified.name || verified.subject,
+              name: verified.name,
             })
           )?.id
     if (!userId) {

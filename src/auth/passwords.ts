@@ -1,5 +1,5 @@
 import { HttpProblem } from '../http/problem'
-import { QueueFullError, Semaphore } from '../lib/semaphore'
+import { QueueFullError, type Reservation, Semaphore } from '../lib/semaphore'
 import { argon2Options } from './argon2'
 import type { BackgroundHasher } from './background-hasher'
 
@@ -38,7 +38,7 @@ export const passwordWorkBusy = new HttpProblem(
   { 'retry-after': '1' },
 )
 
-async function bounded<T>(pool: Semaphore, task: () => Promise<T>): Promise<T> {
+async function bounded<T>(pool: Semaphore | Reservation, task: () => Promise<T>): Promise<T> {
   try {
     return await pool.run(task)
   } catch (error) {
@@ -47,17 +47,42 @@ async function bounded<T>(pool: Semaphore, task: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Every hashing thread busy and every place in its queue taken: a new hash would be refused. */
-export const hashingFull = () => hashes.running >= hashes.permits && hashes.queued >= hashes.queueLimit
+/**
+ * On the background threads; once they are closed (the server shut down; a test's in-process ledgerd
+ * disposed), on Bun's pool again, as before they started.
+ */
+const argon2 = (password: string) =>
+  background && !background.closed ? background.hash(password) : Bun.password.hash(password, argon2Options)
+
+/** Password changes and users made by an admin: the background pool, no place taken first. */
+export const hashPassword = (password: string) => bounded(hashes, () => argon2(password))
+
+/** Every place in the hashing pool is held: a sign-up would be refused before any work (shedding). */
+export const hashingFull = () => hashes.full
+
+export interface PasswordHashPlace {
+  /** Hashes in the place held; the place is released once the hash settles. */
+  hash(password: string): Promise<string>
+  /** Gives the place back unused (the sign-up was refused before its hash); a no-op after hash(). */
+  release(): void
+}
 
 /**
- * Sign-ups and password changes: the background pool. Once it is closed (the server shut down; a test's
- * in-process ledgerd disposed), on Bun's pool again, as before it started.
+ * A place for one hash, taken before the checks that come ahead of it (a sign-up's count per client,
+ * a database transaction on PostgreSQL), or the 503 at once when the pool has as many as it can run and
+ * queue. Without it, a burst of sign-ups all made those checks first, holding every database connection,
+ * and were only then turned away by a full queue: a login waited behind them for its own queries.
  */
-export const hashPassword = (password: string) =>
-  bounded(hashes, () =>
-    background && !background.closed ? background.hash(password) : Bun.password.hash(password, argon2Options),
-  )
+export function reservePasswordHash(): PasswordHashPlace {
+  let place: Reservation
+  try {
+    place = hashes.reserve()
+  } catch (error) {
+    if (error instanceof QueueFullError) throw passwordWorkBusy
+    throw error
+  }
+  return { hash: (password) => bounded(place, () => argon2(password)), release: () => place.release() }
+}
 
 let dummyHash: Promise<string> | undefined
 

@@ -47,16 +47,29 @@ export class PostgresLoginThrottle implements LoginThrottle {
           SELECT pg_advisory_xact_lock(${lockClass}, hashtext(${stored})), clock_timestamp() AS now`
         const now = this.#now(locked?.now)
         const cutoff = this.#cutoff(now)
-        await tx`DELETE FROM login_failures WHERE key = ${stored} AND at <= ${cutoff}`
-        const wait = this.#wait(await this.#recent(tx, stored, cutoff), now)
-        if (wait === 0) await tx`INSERT INTO login_failures (key, at) VALUES (${stored}, ${now})`
-        // Other keys' stale rows; SKIP LOCKED: this never waits, so it cannot deadlock with their attempts.
-        await tx`
-          DELETE FROM login_failures WHERE ctid = ANY(ARRAY(
-            SELECT ctid FROM login_failures
-            WHERE at <= ${cutoff} AND starts_with(key, ${`${this.options.scope}:`})
-            ORDER BY at LIMIT ${sweepBatch} FOR UPDATE SKIP LOCKED))`
-        return wait
+        // One statement after the lock (four round trips in all, with BEGIN and COMMIT, not seven: a login
+        // makes three attempts, and each round trip waits for the pool when it is busy). Its snapshot is
+        // taken after the lock was granted, so it sees the previous holder's commit. The key's aged-out
+        // rows go; the failure is counted only below the limit; other keys' stale rows are swept, SKIP
+        // LOCKED so this never waits and cannot deadlock with their attempts, and never this key's rows,
+        // which the first DELETE owns (one statement must not delete a row twice).
+        const recent = await tx<{ at: Date }[]>`
+          WITH aged_out AS (
+            DELETE FROM login_failures WHERE key = ${stored} AND at <= ${cutoff}
+          ), recent AS (
+            SELECT at FROM login_failures WHERE key = ${stored} AND at > ${cutoff}
+            ORDER BY at DESC LIMIT ${this.options.limit}
+          ), counted AS (
+            INSERT INTO login_failures (key, at)
+            SELECT ${stored}, ${now} WHERE (SELECT count(*) FROM recent) < ${this.options.limit}
+          ), swept AS (
+            DELETE FROM login_failures WHERE ctid = ANY(ARRAY(
+              SELECT ctid FROM login_failures
+              WHERE at <= ${cutoff} AND starts_with(key, ${`${this.options.scope}:`}) AND key <> ${stored}
+              ORDER BY at LIMIT ${sweepBatch} FOR UPDATE SKIP LOCKED))
+          )
+          SELECT at FROM recent ORDER BY at DESC`
+        return this.#wait(recent, now)
       }),
     )
   }

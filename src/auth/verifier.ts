@@ -1,4 +1,5 @@
 import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose'
+import { emailViolation, nameFromClaims, subjectViolation } from './claims'
 import type { AuthFailureReason } from './events'
 import { signingAlgorithm } from './keys'
 
@@ -23,6 +24,8 @@ export class TokenRejected extends Error {
   constructor(
     message: string,
     readonly kind: AuthFailureReason = 'token_malformed',
+    /** The claim at fault, when one is: the problem names it in errors[].field. */
+    readonly claim?: string,
   ) {
     super(message)
   }
@@ -82,35 +85,24 @@ async function verify(token: string, options: VerifyOptions): Promise<VerifiedTo
     throw error
   }
   // jose checks that sub is present, not that it is a string; the user look-up needs one.
-  if (typeof payload.sub !== 'string' || payload.sub === '') {
-    throw new TokenRejected("the token's sub claim is not acceptable", 'token_bad_claim')
-  }
+  if (typeof payload.sub !== 'string')
+    throw new TokenRejected("the token's sub claim must be a string", 'token_bad_claim', 'sub')
+  const subjectProblem = subjectViolation(payload.sub)
+  if (subjectProblem)
+    throw new TokenRejected(`the token's sub claim ${subjectProblem}`, 'token_bad_claim', 'sub')
+  const email = typeof payload.email === 'string' ? payload.email : ''
+  const emailProblem = emailViolation(email)
+  if (emailProblem)
+    throw new TokenRejected(`the token's email claim ${emailProblem}`, 'token_bad_claim', 'email')
   const roles = claimAt(payload, options.rolesClaim)
-  const verified = {
+  return {
     issuer: payload.iss as string,
     subject: payload.sub,
     roles: Array.isArray(roles) ? roles.filter((role): role is string => typeof role === 'string') : [],
-    email: typeof payload.email === 'string' ? payload.email : '',
-    name:
-      typeof payload.name === 'string'
-        ? payload.name
-        : typeof payload.preferred_username === 'string'
-          ? payload.preferred_username
-          : '',
+    email,
+    name: nameFromClaims([payload.name, payload.preferred_username], payload.sub),
     expiresAt: (payload.exp as number) * 1000,
   }
-  // An identity provider's sub, email and name become a ledgerd user's text, which PostgreSQL cannot
-  // store with U+0000 in it (SQLite can): refused alike on both engines (src/http/nul.ts).
-  const texts: [string, string][] = [
-    ['sub', verified.subject],
-    ['email', verified.email],
-    ['name', verified.name],
-  ]
-  for (const [claim, value] of texts) {
-    if (value.includes('\0'))
-      throw new TokenRejected(`the token's ${claim} claim is not acceptable`, 'token_bad_claim')
-  }
-  return verified
 }
 
 export interface BuiltinVerifierOptions {

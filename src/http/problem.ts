@@ -38,7 +38,7 @@ export const problemTypeUri = (type: ProblemType) => `/problems/${type}`
 export interface FieldError {
   /** Dotted path of the offending field: "amount", "owner.email", "items[2].price". */
   field: string
-  /** Where the field was: body, query, params or headers. */
+  /** Where the field was: body, query, params, headers, or token (a claim of the bearer token). */
   in: string
   message: string
 }

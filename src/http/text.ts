@@ -37,6 +37,26 @@ export function textViolation(value: string, bounds: TextBounds): string | undef
   return undefined
 }
 
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' })
+
+/**
+ * The longest start of `value` within `bounds`, cut between graphemes: never inside a surrogate pair, an
+ * emoji sequence or a letter and its combining marks. For text we must store but did not write (an
+ * identity provider's name); text a client sends is refused instead, so the client knows.
+ */
+export function fitToBounds(value: string, bounds: TextBounds): string {
+  let codePoints = 0
+  let bytes = 0
+  let end = 0
+  for (const { segment, index } of graphemes.segment(value)) {
+    for (const _ of segment) codePoints++
+    bytes += Buffer.byteLength(segment, 'utf8')
+    if (codePoints > bounds.maxCodePoints || bytes > bounds.maxBytes) break
+    end = index + segment.length
+  }
+  return value.slice(0, end)
+}
+
 /** String formats with a rule that explains itself: validation.ts asks for the words instead of TypeBox's. */
 const rules = new Map<string, (value: string) => string | undefined>()
 

@@ -1,5 +1,5 @@
 import type { LoginThrottle } from '../auth/login-throttle'
-import { hashPassword } from '../auth/passwords'
+import { hashPassword, reservePasswordHash } from '../auth/passwords'
 import { type Principal, requireSelfOrAdmin } from '../auth/principal'
 import type { SignupMode } from '../config/settings'
 import { HttpProblem } from '../http/problem'
@@ -17,12 +17,13 @@ export async function createUser(
   users: UsersRepository,
   input: NewUserInput,
   role: Role = 'user',
+  hash: (password: string) => Promise<string> = hashPassword,
 ): Promise<User> {
   const created = await users.create({
     email: input.email.trim(),
     emailKey: emailKey(input.email),
     name: input.name,
-    passwordHash: await hashPassword(input.password),
+    passwordHash: await hash(input.password),
     role,
   })
   if (!created) throw new HttpProblem('email-taken', 'Sign in instead, or use another email.')
@@ -31,7 +32,9 @@ export async function createUser(
 
 /**
  * A public sign-up. Counted per client address before the password is hashed, so a flood costs one
- * in-memory (or one indexed) count per request, not 20 ms of argon2 each.
+ * in-memory (or one indexed) count per request, not 20 ms of argon2 each. Before even that, it takes
+ * its place in the hashing queue: a burst past what argon2 can run and queue gets 503 without touching
+ * the database, where its counts would hold the pool's connections ahead of every login.
  */
 export async function signUp(
   users: UsersRepository,
@@ -40,17 +43,22 @@ export async function signUp(
   limit?: { signupsByClient: LoginThrottle; clientAddress: string },
 ): Promise<User> {
   if (signup === 'closed') throw new HttpProblem('signup-closed', 'Ask an administrator to create your user.')
-  const wait = limit ? await limit.signupsByClient.attempt(limit.clientAddress) : 0
-  if (wait > 0) {
-    const seconds = Math.max(1, Math.ceil(wait / 1000))
-    throw new HttpProblem(
-      'too-many-signups',
-      `Retry in ${seconds} s.`,
-      {},
-      { 'retry-after': String(seconds) },
-    )
+  const place = reservePasswordHash()
+  try {
+    const wait = limit ? await limit.signupsByClient.attempt(limit.clientAddress) : 0
+    if (wait > 0) {
+      const seconds = Math.max(1, Math.ceil(wait / 1000))
+      throw new HttpProblem(
+        'too-many-signups',
+        `Retry in ${seconds} s.`,
+        {},
+        { 'retry-after': String(seconds) },
+      )
+    }
+    return await createUser(users, input, 'user', place.hash)
+  } finally {
+    place.release()
   }
-  return createUser(users, input)
 }
 
 export async function getUser(users: UsersRepository, principal: Principal, id: string): Promise<User> {

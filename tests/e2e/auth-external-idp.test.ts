@@ -220,6 +220,94 @@ describe('refused tokens: 401 invalid_token', () => {
   })
 })
 
+describe("the provider's claims become stored text only if they keep the API's text rule", () => {
+  type Me = { id: string; email: string; name: string }
+  const me = async (token: string) => {
+    const response = await call('/v1/users/me', token)
+    const body = await response.text()
+    expect({ status: response.status, body: body.slice(0, 300) }).toMatchObject({ status: 200 })
+    return JSON.parse(body) as Me
+  }
+  const adminToken = () => signToken(rsaKey, claims('kc-root', { realm_access: { roles: [adminRole] } }))
+  const allUsers = async () => {
+    const response = await call('/v1/users?limit=100', await adminToken())
+    return ((await response.json()) as { items: Me[] }).items
+  }
+
+  // [case, name claim, what is stored]: a bad name never fails the login; preferred_username stands in.
+  const badNames: [string, string, string][] = [
+    ['NUL', 'Ada\u0000Lovelace', 'kc-n-nul'],
+    ['a line feed', 'Ada\nLovelace', 'kc-n-lf'],
+    ['a carriage return', 'Ada\rLovelace', 'kc-n-cr'],
+    ['DEL', 'Ada\u007F', 'kc-n-del'],
+    ['C1 U+0085', 'Ada\u0085', 'kc-n-nel'],
+    ['a lone high surrogate', 'Ada\uD800', 'kc-n-high'],
+    ['a lone low surrogate', '\uDC00Ada', 'kc-n-low'],
+    ['only whitespace', ' \u00A0\u3000 ', 'kc-n-blank'],
+    ['empty', '', 'kc-n-empty'],
+  ]
+  for (const [kind, name, stored] of badNames) {
+    test(`a name with ${kind}: the login works and preferred_username is stored`, async () => {
+      const user = await me(await signToken(rsaKey, claims(stored, { name })))
+      expect(user.name).toBe(stored)
+    })
+  }
+
+  test('no usable name or preferred_username: the subject is stored', async () => {
+    const user = await me(
+      await signToken(rsaKey, claims('kc-n-none', { name: 'A\u0000', preferred_username: '\t' })),
+    )
+    expect(user.name).toBe('kc-n-none')
+  })
+
+  test('a 10 kB name is cut to 200 code points; 1,000 emoji to 150 (600 bytes), never inside one', async () => {
+    const long = await me(await signToken(rsaKey, claims('kc-n-long', { name: 'L'.repeat(10_000) })))
+    expect(long.name).toBe('L'.repeat(200))
+    const emoji = await me(await signToken(rsaKey, claims('kc-n-emoji', { name: '😀'.repeat(1000) })))
+    expect(emoji.name).toBe('😀'.repeat(150))
+  })
+
+  test('a name exactly at the bounds is stored unchanged', async () => {
+    const name = `${'中'.repeat(197)}😀😀a` // 200 code points, 600 bytes
+    expect((await me(await signToken(rsaKey, claims('kc-n-exact', { name })))).name).toBe(name)
+  })
+
+  // sub is the mapping's key and email the user's address: altered, they would name someone else.
+  const badClaims: [string, string, Claims][] = [
+    ['sub', 'NUL', { sub: 'kc-bad\u0000' }],
+    ['sub', 'a line feed', { sub: 'kc-bad\n' }],
+    ['sub', 'a lone surrogate', { sub: 'kc-bad\uD800' }],
+    ['sub', 'only whitespace', { sub: '  ' }],
+    ['sub', '256 characters', { sub: 's'.repeat(256) }],
+    ['email', 'NUL', { email: 'kc-bad\u0000@idp.example' }],
+    ['email', 'CR LF', { email: 'kc-bad@idp.example\r\nBcc: x@y.z' }],
+    ['email', 'a lone surrogate', { email: 'kc-bad\uDFFF@idp.example' }],
+    ['email', 'only whitespace', { email: ' ' }],
+    ['email', '255 characters', { email: `${'e'.repeat(243)}@idp.example` }],
+  ]
+  for (const [claim, kind, overrides] of badClaims) {
+    test(`the ${claim} claim with ${kind}: 401 invalid_token naming ${claim}, no user created`, async () => {
+      const before = await allUsers()
+      const response = await call('/v1/users/me', await signToken(rsaKey, claims('kc-bad', overrides)))
+      expect(response.status).toBe(401)
+      expect(response.headers.get('www-authenticate')).toContain('error="invalid_token"')
+      expect(response.headers.get('content-type')).toBe('application/problem+json')
+      const problem = (await response.json()) as { detail: string; errors: { field: string; in: string }[] }
+      expect(problem.errors).toEqual([expect.objectContaining({ field: claim, in: 'token' })])
+      expect(problem.detail).toContain(`${claim} claim`)
+      expect(await allUsers()).toEqual(before)
+    })
+  }
+
+  test('no email at all is still fine: stored empty', async () => {
+    expect((await me(await signToken(rsaKey, claims('kc-no-email', { email: undefined })))).email).toBe('')
+  })
+
+  test('none of them reached a 5xx or an unhandled error', () => {
+    expect(ledgerd.logs.filter((line) => line.level === 'error')).toEqual([])
+  })
+})
+
 describe('key rotation at the provider', () => {
   test('a token under a new kid makes ledgerd fetch the JWKS again and is accepted', async () => {
     idp.published = [ecKey]

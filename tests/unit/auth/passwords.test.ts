@@ -4,6 +4,7 @@ import {
   hashPassword,
   limitPasswordWork,
   passwordWorkBusy,
+  reservePasswordHash,
   verifyPassword,
 } from '../../../src/auth/passwords'
 import { HttpProblem } from '../../../src/http/problem'
@@ -66,18 +67,22 @@ describe('password work', () => {
 })
 
 describe('shedding sign-ups', () => {
-  test('POST /v1/users is shed exactly while every hashing thread and queue place is taken', async () => {
+  test('POST /v1/users is shed exactly while every place in the hashing pool is held', async () => {
     const { hasher, feed } = starvedHasher()
     limitPasswordWork(1, 1, hasher)
     expect(shedSignUps('POST', '/v1/users')).toBeUndefined()
-    const running = hashPassword('takes the thread')
+    const first = reservePasswordHash()
+    const running = first.hash('takes the thread')
     expect(shedSignUps('POST', '/v1/users')).toBeUndefined()
-    const queued = hashPassword('takes the queue place')
+    // A place taken by a sign-up still making its checks (no hash yet) counts as much as a hash.
+    const second = reservePasswordHash()
     expect(shedSignUps('POST', '/v1/users')).toEqual({ route: '/v1/users', problem: passwordWorkBusy })
+    expect(() => reservePasswordHash()).toThrow(passwordWorkBusy)
     expect(shedSignUps('GET', '/v1/users')).toBeUndefined()
     expect(shedSignUps('POST', '/v1/auth/token')).toBeUndefined()
-    feed()
-    await Promise.all([running, queued])
+    second.release()
     expect(shedSignUps('POST', '/v1/users')).toBeUndefined()
+    feed()
+    await running
   })
 })

@@ -33,7 +33,7 @@ describe('builtinVerifier', () => {
       subject: 'subject-1',
       roles: ['user', 'admin'],
       email: '',
-      name: '',
+      name: 'subject-1',
       expiresAt: exp * 1000,
     })
   })
@@ -43,22 +43,31 @@ describe('builtinVerifier', () => {
     ['not yet valid', claims({ nbf: nowSeconds() + 120 }), 'the token is not valid yet'],
     ['wrong audience', claims({ aud: 'other' }), "the token's aud claim is not acceptable"],
     ['no exp', claims({ exp: undefined }), "the token's exp claim is not acceptable"],
-    ['sub not a string', claims({ sub: 12 }), "the token's sub claim is not acceptable"],
-    ['empty sub', claims({ sub: '' }), "the token's sub claim is not acceptable"],
-    // Claims that become a user's text: PostgreSQL cannot store U+0000, so neither engine accepts it.
-    ['U+0000 in sub', claims({ sub: 'a\u0000b' }), "the token's sub claim is not acceptable"],
-    ['U+0000 in email', claims({ email: 'a\u0000@b.co' }), "the token's email claim is not acceptable"],
-    ['U+0000 in name', claims({ name: 'A\u0000' }), "the token's name claim is not acceptable"],
+    ['sub not a string', claims({ sub: 12 }), "the token's sub claim must be a string"],
+    ['empty sub', claims({ sub: '' }), "the token's sub claim must not be empty"],
+    // Claims that become a user's stored text keep the API's text rule (src/auth/claims.ts).
     [
-      'U+0000 in preferred_username',
-      claims({ preferred_username: 'a\u0000' }),
-      "the token's name claim is not acceptable",
+      'U+0000 in sub',
+      claims({ sub: 'a\u0000b' }),
+      "the token's sub claim must not contain control characters (found U+0000)",
+    ],
+    [
+      'U+0000 in email',
+      claims({ email: 'a\u0000@b.co' }),
+      "the token's email claim must not contain control characters (found U+0000)",
     ],
   ])('%s: TokenRejected saying which check failed', async (_, tokenClaims, reason) => {
     const token = await signToken(edKey, tokenClaims)
     const rejected = await verify(token).catch((error: unknown) => error)
     expect(rejected).toBeInstanceOf(TokenRejected)
     expect((rejected as TokenRejected).message).toBe(reason)
+  })
+
+  test.each([
+    ['U+0000 in name', claims({ name: 'A\u0000', preferred_username: 'alice' }), 'alice'],
+    ['U+0000 in preferred_username', claims({ preferred_username: 'a\u0000' }), 'subject-1'],
+  ])('%s: the token is accepted and the name falls back', async (_, tokenClaims, name) => {
+    expect(await verify(await signToken(edKey, tokenClaims))).toMatchObject({ name })
   })
 
   test('an RS256 or HS256 token is refused for its algorithm before any key is looked up', async () => {

@@ -134,6 +134,39 @@ describe('Semaphore', () => {
     expect(await semaphore.run(async () => 'next')).toBe('next')
   })
 
+  test('reserve() holds at most permits + queueLimit places, refusing the next at once', async () => {
+    const semaphore = new Semaphore(1, 2)
+    const places = [semaphore.reserve(), semaphore.reserve(), semaphore.reserve()]
+    expect(semaphore.full).toBe(true)
+    expect(() => semaphore.reserve()).toThrow(QueueFullError)
+    // A place holds no permit, so plain runs are not held up.
+    expect(await semaphore.run(async () => 'plain')).toBe('plain')
+    places[0]?.release()
+    places[0]?.release() // a second release is a no-op: it must not free someone else's place
+    expect(semaphore.reserved).toBe(2)
+    expect(semaphore.full).toBe(false)
+    const fourth = semaphore.reserve()
+    expect(() => semaphore.reserve()).toThrow(QueueFullError)
+    for (const place of [places[1], places[2], fourth]) place?.release()
+    expect(semaphore.reserved).toBe(0)
+  })
+
+  test("a reservation's run() is an ordinary run that gives the place back when its task settles", async () => {
+    const semaphore = new Semaphore(1, 0)
+    const place = semaphore.reserve()
+    await expect(place.run(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom')
+    expect(semaphore.reserved).toBe(0)
+    expect(semaphore.running).toBe(0)
+    // The queue limit still applies to it: with the permit taken and no queue, it is refused.
+    const blocker = manualTask()
+    const running = semaphore.run(blocker.run)
+    const late = semaphore.reserve()
+    await expect(late.run(async () => 'never')).rejects.toBeInstanceOf(QueueFullError)
+    expect(semaphore.reserved).toBe(0)
+    blocker.finish(true)
+    await running
+  })
+
   test('a task that throws gives its permit back', async () => {
     const semaphore = new Semaphore(1, 0)
     await expect(semaphore.run(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom')
