@@ -97,6 +97,8 @@ export class LedgerWriterCore {
   readonly #external = new Map<string, ExternalAccountState>()
   readonly #dirty = new Set<UserAccountState>()
   readonly #dirtyExternal = new Set<ExternalAccountState>()
+  /** Owners found live in the running transaction: none can be deleted before it commits. */
+  readonly #liveOwners = new Set<string>()
   #nextAccountSeq = 0
   #nextTransactionSeq = 0
 
@@ -226,6 +228,7 @@ export class LedgerWriterCore {
 
   #inTransaction<T>(work: () => T): T {
     let committing = false
+    this.#liveOwners.clear()
     try {
       this.#sql.begin()
       const result = work()
@@ -568,9 +571,13 @@ export class LedgerWriterCore {
   /**
    * Whether the account's owner is not deleted, read inside the write: a user delete takes the same
    * database lock, so whichever commits second sees the other (it refuses while the user holds money).
+   * Read once per owner and transaction: a batch's deposits are mostly a few users'.
    */
   #liveOwner(account: UserAccountState): boolean {
-    return Boolean(this.#sql.liveUser.get(account.ownerId))
+    if (this.#liveOwners.has(account.ownerId)) return true
+    const live = Boolean(this.#sql.liveUser.get(account.ownerId))
+    if (live) this.#liveOwners.add(account.ownerId)
+    return live
   }
 
   #remember(account: UserAccountState): UserAccountState {
