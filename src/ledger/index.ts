@@ -288,7 +288,8 @@ export function ledgerRoutes({ auth, ledger }: { auth: AuthPlugin; ledger: Ledge
           summary: 'Reverse a transaction (admin)',
           description:
             'Posts the opposite postings as a new transaction. Once only: 409 already-reversed after. 409 ' +
-            `insufficient-funds if the money has moved on. ${idempotencyDoc.description}`,
+            'insufficient-funds if the money has moved on; 404 not-found if it would pay a user deleted ' +
+            `since. ${idempotencyDoc.description}`,
           security: bearerSecurity,
         },
       },

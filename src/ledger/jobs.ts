@@ -25,6 +25,13 @@ export const commandText = (command: Command) => JSON.stringify(command, Object.
 export const sameMovement = (stored: Transaction, command: { amount: number; description?: string }) =>
   stored.amount === command.amount && stored.description === (command.description ?? null)
 
+/**
+ * Why a reversal is refused (`destination-not-found`) when the account it would credit belongs to a user
+ * deleted since: the money would be stranded where nobody can take it out.
+ */
+export const creditsDeleted = (accountId: string) =>
+  `Account ${accountId}, which the reversal would credit, belongs to a deleted user.`
+
 /** The seam's answer to an open-account job. */
 export function accountResult(result: JobResult): Result<Account> {
   if (!result.ok) return result

@@ -10,7 +10,7 @@ import {
   type Transaction,
   type TransactionKind,
 } from '../engine'
-import { commandText, type Job, type JobResult, sameMovement } from '../jobs'
+import { commandText, creditsDeleted, type Job, type JobResult, sameMovement } from '../jobs'
 import { isConflict, ledgerErrorOf } from './faults'
 import {
   type AccountRow,
@@ -185,7 +185,7 @@ export class LedgerCommands {
     const from = await this.#userAccount(command.fromAccountId)
     if (from?.ownerId !== job.caller) return refusal(job, 'not-found', 'No such account.')
     // Not to a deleted user's account, where the money would be stuck. Checked again, locked, in the
-    // transaction (#destinationDeletedMeanwhile): this early look keeps the refusal's precedence.
+    // transaction (#creditedOwnerDeletedMeanwhile): this early look keeps the refusal's precedence.
     const to = await this.#userAccount(command.toAccountId)
     if (!to || !(await this.#liveUser(to.ownerId))) {
       return refusal(job, 'destination-not-found', 'No such destination account.')
@@ -262,7 +262,7 @@ export class LedgerCommands {
       const refused =
         precondition() ??
         (original ? await this.#reversedMeanwhile(q, job, original.seq) : undefined) ??
-        (movement.kind === 'transfer' ? await this.#destinationDeletedMeanwhile(q, job, movement) : undefined)
+        (betweenUsers ? await this.#creditedOwnerDeletedMeanwhile(q, job, movement) : undefined)
       if (refused) return this.#noteRefusal(q, job, refused)
       return betweenUsers ? this.#postBetweenUsers(q, job, movement) : this.#postOneSide(q, job, movement)
     }
@@ -281,7 +281,9 @@ export class LedgerCommands {
 
   /**
    * A movement between a user account and the external account: one statement moves the balance under
-   * its guard and inserts the row, or does neither.
+   * its guard and inserts the row, or does neither. When it credits the user (a deposit, a withdrawal's
+   * reversal) the same statement first holds the owner's row FOR SHARE and moves nothing if the owner is
+   * deleted: the lock #creditedOwnerDeletedMeanwhile takes, without a round trip of its own.
    */
   async #postOneSide(q: Query, job: Job, m: Movement): Promise<JobResult> {
     const userIsDebit = 'user' in m.from
@@ -294,29 +296,39 @@ export class LedgerCommands {
     const change = userIsDebit ? -m.amount : m.amount
     const id = Bun.randomUUIDv7()
     const createdAt = Date.now()
-    const [row] = await q<{ seq: Int8; balance: Int8; prev: Int8 | null }[]>`
-      WITH moved AS (
+    const [row] = await q<{ seq: Int8 | null; balance: Int8; prev: Int8 | null; live: boolean }[]>`
+      WITH live AS MATERIALIZED (
+        SELECT 1 FROM users
+        WHERE NOT ${userIsDebit}::bool AND id = ${user.ownerId} AND deleted_at IS NULL FOR SHARE
+      ),
+      moved AS (
         UPDATE accounts SET balance = balance + ${change}::int8, head_prev = head,
                             head = nextval('transactions_seq')
         WHERE seq = ${user.seq} AND balance BETWEEN ${low}::int8 AND ${high}::int8
+          AND (${userIsDebit}::bool OR EXISTS (SELECT 1 FROM live))
         RETURNING seq, head, head_prev, balance
+      ),
+      posted AS (
+        INSERT INTO transactions (seq, id, kind, amount, currency, debit_account, debit_balance, debit_prev,
+                                  credit_account, credit_balance, credit_prev, description, reverses,
+                                  created_by, created_at, idem_key)
+        SELECT m.head, ${id}, ${m.kind}, ${m.amount}::int8, ${m.currency},
+               CASE WHEN ${userIsDebit}::bool THEN m.seq ELSE ${external.seq}::int8 END,
+               CASE WHEN ${userIsDebit}::bool THEN m.balance END,
+               CASE WHEN ${userIsDebit}::bool THEN m.head_prev END,
+               CASE WHEN ${userIsDebit}::bool THEN ${external.seq}::int8 ELSE m.seq END,
+               CASE WHEN ${userIsDebit}::bool THEN NULL ELSE m.balance END,
+               CASE WHEN ${userIsDebit}::bool THEN NULL ELSE m.head_prev END,
+               ${m.description}, ${m.original?.seq ?? null}::int8, ${job.caller}, ${createdAt}::int8,
+               ${job.key ?? null}
+        FROM moved m
+        RETURNING seq, coalesce(debit_balance, credit_balance) AS balance,
+                  coalesce(debit_prev, credit_prev) AS prev
       )
-      INSERT INTO transactions (seq, id, kind, amount, currency, debit_account, debit_balance, debit_prev,
-                                credit_account, credit_balance, credit_prev, description, reverses,
-                                created_by, created_at, idem_key)
-      SELECT m.head, ${id}, ${m.kind}, ${m.amount}::int8, ${m.currency},
-             CASE WHEN ${userIsDebit}::bool THEN m.seq ELSE ${external.seq}::int8 END,
-             CASE WHEN ${userIsDebit}::bool THEN m.balance END,
-             CASE WHEN ${userIsDebit}::bool THEN m.head_prev END,
-             CASE WHEN ${userIsDebit}::bool THEN ${external.seq}::int8 ELSE m.seq END,
-             CASE WHEN ${userIsDebit}::bool THEN NULL ELSE m.balance END,
-             CASE WHEN ${userIsDebit}::bool THEN NULL ELSE m.head_prev END,
-             ${m.description}, ${m.original?.seq ?? null}::int8, ${job.caller}, ${createdAt}::int8,
-             ${job.key ?? null}
-      FROM moved m
-      RETURNING seq, coalesce(debit_balance, credit_balance) AS balance,
-                coalesce(debit_prev, credit_prev) AS prev`
-    if (!row) {
+      SELECT p.seq, p.balance, p.prev, ${userIsDebit}::bool OR EXISTS (SELECT 1 FROM live) AS live
+      FROM (SELECT) AS one LEFT JOIN posted p ON true`
+    if (!row?.live) return this.#creditsDeletedOwner(job, m, user)
+    if (row.seq === null) {
       return this.#noteRefusal(
         q,
         job,
@@ -411,15 +423,22 @@ export class LedgerCommands {
   }
 
   /**
-   * The destination user's liveness again, inside the transaction and holding its row FOR SHARE until
-   * commit: a user delete (users/postgres-repository.ts) takes that row FOR UPDATE before its guarded
-   * UPDATE, so either it waits for this transfer and then sees the money, or this waits for it and then
-   * sees the user deleted. (FOR KEY SHARE would not do: the delete's UPDATE takes FOR NO KEY UPDATE.)
+   * The credited user's liveness, inside the transaction and holding its row FOR SHARE until commit: a
+   * user delete (users/postgres-repository.ts) takes that row FOR UPDATE before its guarded UPDATE, so
+   * either it waits for this movement and then sees the money, or this waits for it and then sees the
+   * user deleted. (FOR KEY SHARE would not do: the delete's UPDATE takes FOR NO KEY UPDATE.)
    */
-  async #destinationDeletedMeanwhile(q: Query, job: Job, m: Movement): Promise<JobResult | undefined> {
+  async #creditedOwnerDeletedMeanwhile(q: Query, job: Job, m: Movement): Promise<JobResult | undefined> {
     const to = (m.to as { user: Identity }).user
     const rows = await q`SELECT 1 FROM users WHERE id = ${to.ownerId} AND deleted_at IS NULL FOR SHARE`
-    return rows.length > 0 ? undefined : refusal(job, 'destination-not-found', 'No such destination account.')
+    return rows.length > 0 ? undefined : this.#creditsDeletedOwner(job, m, to)
+  }
+
+  /** Money is not credited to a deleted user's account, where nobody could take it out again. */
+  #creditsDeletedOwner(job: Job, m: Movement, to: Identity): JobResult {
+    if (m.kind === 'deposit') return refusal(job, 'not-found', 'No such account.')
+    if (m.kind === 'reversal') return refusal(job, 'destination-not-found', creditsDeleted(to.id))
+    return refusal(job, 'destination-not-found', 'No such destination account.')
   }
 
   #insufficientFunds(job: Job, m: Movement, from: Identity): JobResult {

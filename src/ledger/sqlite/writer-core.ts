@@ -10,7 +10,7 @@ import {
   type Transaction,
   type TransactionKind,
 } from '../engine'
-import { commandText, type Job, type JobResult, sameMovement } from '../jobs'
+import { commandText, creditsDeleted, type Job, type JobResult, sameMovement } from '../jobs'
 import { accountColumns, type TransactionRow, transactionOf, transactionSelect } from './rows'
 
 // The SQLite ledger's single writer. It keeps every balance it has touched in memory and decides each
@@ -97,6 +97,8 @@ export class LedgerWriterCore {
   readonly #external = new Map<string, ExternalAccountState>()
   readonly #dirty = new Set<UserAccountState>()
   readonly #dirtyExternal = new Set<ExternalAccountState>()
+  /** Owners found live in the running transaction: none can be deleted before it commits. */
+  readonly #liveOwners = new Set<string>()
   #nextAccountSeq = 0
   #nextTransactionSeq = 0
 
@@ -226,6 +228,7 @@ export class LedgerWriterCore {
 
   #inTransaction<T>(work: () => T): T {
     let committing = false
+    this.#liveOwners.clear()
     try {
       this.#sql.begin()
       const result = work()
@@ -339,6 +342,8 @@ export class LedgerWriterCore {
         sameMovement(stored, command),
     )
     if (replay) return replay
+    // The owner's own request, authenticated before the owner was deleted, must not strand money.
+    if (command.op === 'deposit' && !this.#liveOwner(account)) return refuse('not-found', 'No such account.')
     const external = { external: this.#externalAccount(account.currency) }
     const user = { user: account }
     return command.op === 'deposit'
@@ -351,7 +356,7 @@ export class LedgerWriterCore {
     if (from?.ownerId !== job.caller) return refuse('not-found', 'No such account.')
     // Not to a deleted user's account, where the money would be stuck.
     const to = this.#userAccount(command.toAccountId)
-    if (!to || !this.#sql.liveUser.get(to.ownerId)) {
+    if (!to || !this.#liveOwner(to)) {
       return refuse('destination-not-found', 'No such destination account.')
     }
     if (from.id === to.id) refuse('same-account')
@@ -397,6 +402,9 @@ export class LedgerWriterCore {
         : { user: this.#userAccount(id) as UserAccountState }
     const from = sideOf(original.creditId, original.creditExternal)
     const to = sideOf(original.debitId, original.debitExternal)
+    if ('user' in to && !this.#liveOwner(to.user)) {
+      return refuse('destination-not-found', creditsDeleted(to.user.id))
+    }
     return this.#post(job, 'reversal', from, to, original.amount, `Reversal of ${original.id}`, original)
   }
 
@@ -559,6 +567,18 @@ export class LedgerWriterCore {
   }
 
   // ---- state -----------------------------------------------------------------------------------------
+
+  /**
+   * Whether the account's owner is not deleted, read inside the write: a user delete takes the same
+   * database lock, so whichever commits second sees the other (it refuses while the user holds money).
+   * Read once per owner and transaction: a batch's deposits are mostly a few users'.
+   */
+  #liveOwner(account: UserAccountState): boolean {
+    if (this.#liveOwners.has(account.ownerId)) return true
+    const live = Boolean(this.#sql.liveUser.get(account.ownerId))
+    if (live) this.#liveOwners.add(account.ownerId)
+    return live
+  }
 
   #remember(account: UserAccountState): UserAccountState {
     this.#accounts.set(account.id, account)

@@ -232,6 +232,42 @@ describe("a deleted user's money", () => {
       expect((await api.call('DELETE', `/v1/users/${id}`, deleter)).status).toBe(204)
     })
   }
+
+  test("an admin's reversal that would pay a user deleted since answers 404 naming the account; nothing moves", async () => {
+    const ann = await userWithMoney('paid-out@example.com')
+    const bob = await userWithMoney('paid-to@example.com')
+    const posted = async (response: Promise<Response>) => {
+      const answered = await response
+      expect(answered.status).toBe(201)
+      return ((await answered.json()) as { id: string }).id
+    }
+    const withdrawal = await posted(
+      ann.api.call('POST', `/v1/accounts/${ann.funded}/withdrawals`, ann.token, { amount: 500 }),
+    )
+    const transfer = await posted(
+      ann.api.call('POST', '/v1/transfers', ann.token, {
+        fromAccountId: ann.funded,
+        toAccountId: bob.empty,
+        amount: 2000,
+      }),
+    )
+    expect((await ann.api.call('DELETE', `/v1/users/${ann.id}`, ann.token)).status).toBe(204)
+
+    for (const original of [withdrawal, transfer]) {
+      const refused = await ann.api.call('POST', `/v1/transactions/${original}/reversal`, adminToken)
+      expect(refused.status).toBe(404)
+      expect(refused.headers.get('content-type')).toStartWith('application/problem+json')
+      expect(await refused.json()).toMatchObject({
+        type: '/problems/not-found',
+        detail: `Account ${ann.funded}, which the reversal would credit, belongs to a deleted user.`,
+      })
+    }
+    const balance = async (account: string) => {
+      const read = await ann.api.call('GET', `/v1/accounts/${account}`, adminToken)
+      return ((await read.json()) as { balance: number }).balance
+    }
+    expect([await balance(ann.funded), await balance(bob.empty)]).toEqual([0, 2000])
+  })
 })
 
 // SQLite only: PostgreSQL's writes are network round trips, never a wait on the event loop.

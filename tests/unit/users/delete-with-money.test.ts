@@ -1,19 +1,25 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { rmSync } from 'node:fs'
 import { sqliteMigrations } from '../../../src/db/migrations/sqlite'
 import { migrate } from '../../../src/db/migrator'
+import { openDatabase } from '../../../src/db/open'
 import type { Sql } from '../../../src/db/postgres/connection'
 import { HttpProblem } from '../../../src/http/problem'
-import type { Account, Result } from '../../../src/ledger/engine'
+import type { Account, Caller, LedgerEngine, Result } from '../../../src/ledger/engine'
+import { openSqliteLedgerEngine } from '../../../src/ledger/sqlite/engine'
 import { postgresUsersRepository } from '../../../src/users/postgres-repository'
 import { sqliteUsersRepository, type UsersRepository } from '../../../src/users/repository'
 import { type AccountsOf, deleteUser } from '../../../src/users/service'
 import { openTestDatabase } from '../../support/databases'
+import { tempDir } from '../../support/ledgerd-process'
 import { type LedgerDatabase, ledgerDatabase, poolFor } from '../../support/postgres-ledger'
 import { migratedDatabase, openTestPool } from '../../support/postgres-pools'
 
 // Deleting a user while money arrives: the service's check and the delete are not one transaction, so
-// the delete itself must refuse when an account holds money, and on PostgreSQL a transfer and a delete
-// must not both pass each other's checks (users/postgres-repository.ts explains the lock order).
+// the delete itself must refuse when an account holds money, and on PostgreSQL a movement that credits
+// a user and that user's delete must not both pass each other's checks (users/postgres-repository.ts
+// explains the lock order). Once the delete has committed, nothing credits the user's accounts again:
+// neither the user's own request authenticated before it, nor an admin's reversal.
 
 interface Engine {
   users: UsersRepository
@@ -89,7 +95,138 @@ for (const [name, open] of [
   })
 }
 
-describe('a transfer and a user delete on PostgreSQL, interleaved', () => {
+/** A real ledger and the users beside it in one database, as `ledgerd serve` has them. */
+interface Ledger {
+  engine: LedgerEngine
+  users: UsersRepository
+  createUser(): Promise<string>
+  dispose(): Promise<void>
+}
+
+async function sqliteLedger(): Promise<Ledger> {
+  const dataDir = tempDir('ledgerd-delete-')
+  const config = { dataDir, dbDriver: 'bun-sqlite' as const, sqliteBusyTimeoutMs: 1000 }
+  const db = await openDatabase(config)
+  migrate(db, sqliteMigrations)
+  const users = sqliteUsersRepository(db)
+  const engine = await openSqliteLedgerEngine(config, db, {
+    committed: () => {},
+    failed: () => {},
+    stopped: () => {},
+  })
+  return {
+    engine,
+    users,
+    async createUser() {
+      const user = await users.create(newUser())
+      if (!user) throw new Error('create refused a fresh email')
+      return user.id
+    },
+    async dispose() {
+      await engine.close()
+      db.close()
+      rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+}
+
+async function postgresLedger(): Promise<Ledger> {
+  const db = await ledgerDatabase()
+  return {
+    engine: db.replica().engine,
+    users: postgresUsersRepository(db.admin),
+    createUser: () => db.createUser(),
+    dispose: () => db.dispose(),
+  }
+}
+
+const value = <T>(result: Result<T>): T => {
+  if (!result.ok) throw new Error(`refused: ${result.refusal.code}`)
+  return result.value
+}
+
+for (const [name, open] of [
+  ['SQLite', sqliteLedger],
+  ['PostgreSQL', postgresLedger],
+] as const) {
+  describe(`money credited after the owner's delete on ${name}`, () => {
+    let ledger: Ledger
+    beforeAll(async () => {
+      ledger = await open()
+    }, 60_000)
+    afterAll(() => ledger.dispose())
+
+    const admin = { userId: 'an-admin' }
+    const usdAccount = async (caller: Caller) =>
+      value(await ledger.engine.openAccount(caller, { op: 'open-account', currency: 'USD' }))
+    const balance = async (id: string) => (await ledger.engine.account(id))?.balance
+    const deleted = async (userId: string) => expect(await ledger.users.delete(userId)).toBe('deleted')
+
+    test("a deposit the owner's request commits after the delete is refused as not-found, with or without a key", async () => {
+      const ann = { userId: await ledger.createUser() }
+      const account = await usdAccount(ann)
+      await deleted(ann.userId)
+      const deposit = { op: 'deposit', accountId: account.id, amount: 25 } as const
+      const keyed = { ...ann, idempotency: { key: 'late-deposit', requestId: 'r1' } }
+      for (const caller of [ann, keyed]) {
+        expect(await ledger.engine.move(caller, deposit)).toMatchObject({
+          ok: false,
+          refusal: { code: 'not-found', detail: 'No such account.' },
+        })
+      }
+      expect(await balance(account.id)).toBe(0)
+      expect((await ledger.engine.history(account.id, undefined, 10)).items).toEqual([])
+      // A debit finds nothing to take: the delete left the balance at zero.
+      expect(
+        await ledger.engine.move(ann, { op: 'withdrawal', accountId: account.id, amount: 1 }),
+      ).toMatchObject({ ok: false, refusal: { code: 'insufficient-funds' } })
+    })
+
+    test('reversing a withdrawal of a user deleted since is refused: the money would be stranded', async () => {
+      const ann = { userId: await ledger.createUser() }
+      const account = await usdAccount(ann)
+      value(await ledger.engine.move(ann, { op: 'deposit', accountId: account.id, amount: 50 }))
+      const withdrawal = value(
+        await ledger.engine.move(ann, { op: 'withdrawal', accountId: account.id, amount: 50 }),
+      )
+      await deleted(ann.userId)
+      expect(await ledger.engine.move(admin, { op: 'reversal', transactionId: withdrawal.id })).toMatchObject(
+        {
+          ok: false,
+          refusal: {
+            code: 'destination-not-found',
+            detail: `Account ${account.id}, which the reversal would credit, belongs to a deleted user.`,
+          },
+        },
+      )
+      expect(await balance(account.id)).toBe(0)
+    })
+
+    test('reversing a transfer whose sender was deleted after it is refused; the recipient keeps the money', async () => {
+      const [ann, bob] = [{ userId: await ledger.createUser() }, { userId: await ledger.createUser() }]
+      const [annUsd, bobUsd] = [await usdAccount(ann), await usdAccount(bob)]
+      value(await ledger.engine.move(ann, { op: 'deposit', accountId: annUsd.id, amount: 30 }))
+      const transfer = value(
+        await ledger.engine.move(ann, {
+          op: 'transfer',
+          fromAccountId: annUsd.id,
+          toAccountId: bobUsd.id,
+          amount: 30,
+        }),
+      )
+      await deleted(ann.userId)
+      const keyed = { ...admin, idempotency: { key: `reverse-${transfer.id}`, requestId: 'r2' } }
+      for (const caller of [admin, keyed]) {
+        expect(
+          await ledger.engine.move(caller, { op: 'reversal', transactionId: transfer.id }),
+        ).toMatchObject({ ok: false, refusal: { code: 'destination-not-found' } })
+      }
+      expect([await balance(annUsd.id), await balance(bobUsd.id)]).toEqual([0, 30])
+    })
+  })
+}
+
+describe('a credit and a user delete on PostgreSQL, interleaved', () => {
   let db: LedgerDatabase
   let usersSql: Sql
   let blocker: Sql
@@ -103,10 +240,6 @@ describe('a transfer and a user delete on PostgreSQL, interleaved', () => {
     await db.dispose()
   })
 
-  const value = <T>(result: Result<T>): T => {
-    if (!result.ok) throw new Error(`refused: ${result.refusal.code}`)
-    return result.value
-  }
   /** Backends of this database waiting for a lock (the blocker's and the waiters'). */
   const waitingForLocks = async () => {
     const [row] = await db.admin<{ waiting: number }[]>`
@@ -114,11 +247,25 @@ describe('a transfer and a user delete on PostgreSQL, interleaved', () => {
       WHERE datname = current_database() AND wait_event_type = 'Lock'`
     return row?.waiting ?? 0
   }
-  /** Polls until `count` backends wait for a lock, or fails after a bound. */
+  /** Polls until `count` backends wait for a lock, or fails after a bound (within the test's 5 s). */
   const untilWaiting = async (count: number, what: string) => {
-    for (const deadline = Date.now() + 5000; Date.now() < deadline; await Bun.sleep(10))
+    for (const deadline = Date.now() + 3000; Date.now() < deadline; await Bun.sleep(10))
       if ((await waitingForLocks()) >= count) return
     throw new Error(`${what} never waited for a lock`)
+  }
+  /** Another session's transaction that takes its locks, then holds them until released. */
+  const holding = async (lock: (tx: Sql) => Promise<unknown>) => {
+    let release = () => {}
+    const held = new Promise<void>((resolve) => (release = resolve))
+    let locked = () => {}
+    const taken = new Promise<void>((resolve) => (locked = resolve))
+    const committed = blocker.begin(async (tx) => {
+      await lock(tx as unknown as Sql)
+      locked()
+      await held
+    })
+    await taken
+    return { release, committed }
   }
 
   test('a delete that comes while a transfer holds its destination check waits for it, then refuses', async () => {
@@ -131,16 +278,9 @@ describe('a transfer and a user delete on PostgreSQL, interleaved', () => {
 
     // Holding Bob's account row pauses the transfer at its account locks, after its FOR SHARE check of
     // Bob: transaction A, stopped exactly between the check and the balance change.
-    let release = () => {}
-    const held = new Promise<void>((resolve) => (release = resolve))
-    let locked = () => {}
-    const holding = new Promise<void>((resolve) => (locked = resolve))
-    const blocking = blocker.begin(async (tx) => {
-      await tx`SELECT 1 FROM accounts WHERE id = ${bobUsd.id} FOR UPDATE`
-      locked()
-      await held
-    })
-    await holding
+    const { release, committed } = await holding(
+      (tx) => tx`SELECT 1 FROM accounts WHERE id = ${bobUsd.id} FOR UPDATE`,
+    )
     try {
       const transfer = engine.move(ann, {
         op: 'transfer',
@@ -157,12 +297,65 @@ describe('a transfer and a user delete on PostgreSQL, interleaved', () => {
       expect(settled).toBe(false)
 
       release()
-      await blocking
+      await committed
       expect(value(await transfer).postings[1]).toMatchObject({ accountId: bobUsd.id, balanceAfter: 15 })
       expect(await deleting).toBe('refused')
       expect(await users.findById(bob.userId)).toMatchObject({ id: bob.userId })
     } finally {
       release() // a failed wait must not leave A's lock held past the test
+    }
+  })
+
+  test("a delete that comes while the owner's deposit holds its check waits for it, then refuses", async () => {
+    const { engine } = db.replica()
+    const users = postgresUsersRepository(usersSql)
+    const ann = { userId: await db.createUser() }
+    const annUsd = value(await engine.openAccount(ann, { op: 'open-account', currency: 'USD' }))
+    // Holding the account row pauses the deposit's one statement after its FOR SHARE look at Ann.
+    const { release, committed } = await holding(
+      (tx) => tx`SELECT 1 FROM accounts WHERE id = ${annUsd.id} FOR UPDATE`,
+    )
+    try {
+      const deposit = engine.move(ann, { op: 'deposit', accountId: annUsd.id, amount: 25 })
+      await untilWaiting(1, 'the deposit')
+      let settled = false
+      const deleting = users.delete(ann.userId).finally(() => (settled = true))
+      await untilWaiting(2, 'the delete')
+      expect(settled).toBe(false)
+
+      release()
+      await committed
+      expect(value(await deposit).postings[1]).toMatchObject({ accountId: annUsd.id, balanceAfter: 25 })
+      expect(await deleting).toBe('refused')
+      expect(await users.findById(ann.userId)).toMatchObject({ id: ann.userId })
+    } finally {
+      release()
+    }
+  })
+
+  test("the owner's deposit that comes while the delete holds the user waits for it, then is refused", async () => {
+    const { engine } = db.replica()
+    const ann = { userId: await db.createUser() }
+    const annUsd = value(await engine.openAccount(ann, { op: 'open-account', currency: 'USD' }))
+    // The delete's own steps (users/postgres-repository.ts), held before its commit.
+    const { release, committed } = await holding(async (tx) => {
+      await tx`SELECT 1 FROM users WHERE id = ${ann.userId} AND deleted_at IS NULL FOR UPDATE`
+      await tx`UPDATE users SET deleted_at = ${new Date().toISOString()} WHERE id = ${ann.userId}`
+    })
+    try {
+      let settled = false
+      const deposit = engine
+        .move(ann, { op: 'deposit', accountId: annUsd.id, amount: 25 })
+        .finally(() => (settled = true))
+      await untilWaiting(1, 'the deposit')
+      expect(settled).toBe(false)
+
+      release()
+      await committed
+      expect(await deposit).toMatchObject({ ok: false, refusal: { code: 'not-found' } })
+      expect((await engine.account(annUsd.id))?.balance).toBe(0)
+    } finally {
+      release()
     }
   })
 })
