@@ -6,16 +6,20 @@
 # A measurement, not a test: exits 0 whether the target is met or not.
 #
 # Usage: scripts/bench/signup-flood.sh [--duration S] [--rounds N] [--rate R] [--in-flight N] [--binary B]
+#                                      [--hashing-cpus N]
 #   --duration 10, --rounds 3
 #   --rate 400       sign-ups started a second, open loop (20 times what two cores can hash);
 #                    0: closed loop, --in-flight sign-ups resent as soon as answered (a request flood)
 #   --in-flight 400  at most this many sign-ups unanswered at once (the finding's 400 concurrent)
 #   --binary B       another ledgerd build to measure (an older commit's); default dist/ledgerd, built
+#   --hashing-cpus N ledgerd sets the last N CPUs aside for sign-up hashing (its --hashing-cpus), and wrk
+#                    and the flood client run there too: the API's CPUs run ledgerd alone, the closest
+#                    this machine comes to clients on another machine
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=/dev/null
 source scripts/ensure-bun.sh
-duration=10 rounds=3 rate=400 in_flight=400 binary='' users=16 accounts_per_user=4 initial_deposit=1000000
+duration=10 rounds=3 rate=400 in_flight=400 binary='' hashing_cpus=0 users=16 accounts_per_user=4 initial_deposit=1000000
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) duration="$2"; shift ;;
@@ -23,6 +27,7 @@ while [ $# -gt 0 ]; do
     --rate) rate="$2"; shift ;;
     --in-flight) in_flight="$2"; shift ;;
     --binary) binary="$(realpath "$2")"; shift ;;
+    --hashing-cpus) hashing_cpus="$2"; shift ;;
     -h | --help) sed -n '/^# Usage:/,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) sed -n '/^# Usage:/,/^[^#]/s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
   esac
@@ -45,6 +50,14 @@ read -r api_port admin_port <<<"$(bun -e 'const s = [0, 0].map(() => Bun.listen(
   console.log(s.map((l) => l.port).join(" ")); for (const l of s) l.stop(true)')"
 flags=(--host 127.0.0.1 --port "$api_port" --admin-host 127.0.0.1 --admin-port "$admin_port"
   --data-dir "$tmp/data" --forwarded-for-hops 1 --log-level warn)
+# The load generators: anywhere, or with --hashing-cpus on the CPUs ledgerd leaves to hashing.
+clients=()
+if [ "$hashing_cpus" -gt 0 ]; then
+  flags+=(--hashing-cpus "$hashing_cpus")
+  command -v taskset >/dev/null || { say "taskset is needed (apt-get install util-linux)"; exit 2; }
+  cpus="$(nproc)"
+  clients=(taskset -c "$((cpus - hashing_cpus))-$((cpus - 1))")
+fi
 say "bun $(bun --version), $("$binary" version | head -1), $(nproc) cores"
 say "starting $binary serve ${flags[*]}"
 "$binary" serve "${flags[@]}" >"$tmp/ledgerd.log" 2>&1 &
@@ -55,7 +68,7 @@ say "setup: $users users, $accounts_per_user accounts each, funded"
 bun scripts/bench/setup.ts "$api" "$users" "$accounts_per_user" "$initial_deposit" "$tmp/accounts"
 
 ledger() { # ledger <run>: the mix for $duration s; prints its RESULT line
-  wrk -t2 -c64 -d"${duration}s" --timeout 2s --latency -s scripts/bench/mixed.lua "$api" \
+  "${clients[@]}" wrk -t2 -c64 -d"${duration}s" --timeout 2s --latency -s scripts/bench/mixed.lua "$api" \
     -- "$tmp/accounts" "run$1" mixed | grep '^RESULT'
 }
 rps() { sed -n 's/.*rps=\([0-9]*\).*/\1/p'; }
@@ -66,7 +79,7 @@ for round in $(seq "$rounds"); do
   say "round $round: ledger mix alone, ${duration} s"
   a="$(ledger "a$round")"; echo "  alone:   $a"
   say "round $round: ledger mix with sign-ups flooding ($flood_shape), ${duration} s"
-  bun scripts/bench/signup-flood.ts "$api" "$duration" "$rate" "$in_flight" "r$round" >"$tmp/flood.out" &
+  "${clients[@]}" bun scripts/bench/signup-flood.ts "$api" "$duration" "$rate" "$in_flight" "r$round" >"$tmp/flood.out" &
   flood_pid=$!
   f="$(ledger "f$round")"
   wait "$flood_pid"

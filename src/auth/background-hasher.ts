@@ -1,28 +1,31 @@
-import type { Lowered } from '../lib/thread-priority'
+import type { Lowered, Pinned } from '../lib/thread-scheduling'
 import { hasherThreadUrl } from '../writer-thread-url'
 import type { FromHasher, ToHasher } from './hasher-worker'
 
-/** What the pool reports of each thread as it starts: its thread id and niceness, or why it has none. */
-export type HasherStarted = (lowered: Lowered) => void
+/**
+ * What the pool reports of each thread as it starts: its thread id and niceness, and its CPUs when it
+ * was given some; or why it has neither.
+ */
+export type HasherStarted = (started: { lowered: Lowered; pinned?: Pinned }) => void
 
-type Job = { id: number; password: string; resolve(hash: string): void; reject(error: Error): void }
+type Job = { password: string; resolve(hash: string): void; reject(error: Error): void }
 
 /**
- * argon2 on `threads` threads of their own at the lowest CPU priority (hasher-worker.ts): a sign-up flood
- * then takes only CPU that requests leave idle, instead of a core per hash in flight. Jobs past the idle
- * threads wait here in order (the caller bounds how many: passwords.ts). A thread that dies fails its
- * job and is replaced.
+ * argon2 on `threads` threads of their own at the lowest CPU priority (hasher-worker.ts), and only on
+ * `cpus` when given: a sign-up flood then takes only CPU that requests leave idle, instead of a core per
+ * hash in flight. Jobs past the idle threads wait here in order (the caller bounds how many:
+ * passwords.ts). A thread that dies fails its job and is replaced.
  */
 export class BackgroundHasher {
   readonly #idle: Worker[] = []
   readonly #busy = new Map<Worker, Job>()
   readonly #waiting: Job[] = []
-  #nextId = 0
   #closed = false
 
   constructor(
     threads: number,
     private readonly started: HasherStarted = () => {},
+    private readonly cpus: readonly number[] = [],
   ) {
     for (let i = 0; i < threads; i++) this.#start()
   }
@@ -34,7 +37,7 @@ export class BackgroundHasher {
   hash(password: string): Promise<string> {
     if (this.#closed) return Promise.reject(new Error('the hasher is closed'))
     return new Promise((resolve, reject) => {
-      this.#waiting.push({ id: this.#nextId++, password, resolve, reject })
+      this.#waiting.push({ password, resolve, reject })
       this.#dispatch()
     })
   }
@@ -54,7 +57,7 @@ export class BackgroundHasher {
     // Idle threads must not keep a process alive that has nothing else to do (the CLI, tests).
     worker.unref()
     worker.onmessage = ({ data }: MessageEvent<FromHasher>) => {
-      if (data.type === 'started') return this.started(data.lowered)
+      if (data.type === 'started') return this.started({ lowered: data.lowered, pinned: data.pinned })
       const job = this.#busy.get(worker)
       this.#busy.delete(worker)
       this.#idle.push(worker)
@@ -74,6 +77,8 @@ export class BackgroundHasher {
         this.#dispatch()
       }
     }
+    // Messages are handled in order: the thread is lowered (and pinned) before its first hash.
+    worker.postMessage({ type: 'start', cpus: [...this.cpus] } satisfies ToHasher)
     this.#idle.push(worker)
   }
 
@@ -82,7 +87,7 @@ export class BackgroundHasher {
       const worker = this.#idle.pop() as Worker
       const job = this.#waiting.shift() as Job
       this.#busy.set(worker, job)
-      worker.postMessage({ id: job.id, password: job.password } satisfies ToHasher)
+      worker.postMessage({ type: 'hash', password: job.password } satisfies ToHasher)
     }
   }
 }

@@ -85,6 +85,7 @@ export interface Config {
   loginFailureWindowMs: number
   argon2Concurrency: number
   argon2Queue: number
+  hashingCpus: number
   signupMaxPerClient: number
   idempotencyRetentionMs: number
   avatarBucket: string
@@ -425,6 +426,15 @@ export const settings = [
       'Logins that may wait for argon2, and as many sign-ups (each at most 5 s); past that 503 with Retry-After.',
     default: 32,
     parse: (raw) => parseInteger(raw, 0, 10_000),
+  }),
+  define({
+    key: 'hashingCpus',
+    name: 'hashing-cpus',
+    description:
+      'CPUs set aside for sign-up hashing: the last N that ledgerd may run on, which the API and writers ' +
+      'then leave alone. 0: hashing shares every CPU, at the lowest priority.',
+    default: 0,
+    parse: (raw) => parseInteger(raw, 0, 1023),
   }),
   define({
     key: 'signupMaxPerClient',

@@ -102,7 +102,14 @@ async function avatarStore(config: Config) {
  * Builds the API from configuration and an open database: the one place the parts are wired together.
  * Also says which paths enforce their own body limit, for the request handler in front of the app.
  */
-export async function composeApi(config: Config, storage: Storage, logger: Logger, metrics: Metrics) {
+export async function composeApi(
+  config: Config,
+  storage: Storage,
+  logger: Logger,
+  metrics: Metrics,
+  /** The CPUs set aside for sign-up hashing (setAsideHashingCpus); none: it runs anywhere. */
+  hashingCpus: readonly number[] = [],
+) {
   const users: UsersRepository = await storage.serveUsers()
   const ledgerMetrics = metrics.ledger
   const engine: LedgerEngine = await storage.openLedger(config, {
@@ -125,11 +132,21 @@ export async function composeApi(config: Config, storage: Storage, logger: Logge
   const purge = startIdempotencyPurge({ engine, retentionMs: config.idempotencyRetentionMs, logger })
   const { verify, tokens, adminRole } = await tokenSetup(config, storage, users, metrics)
   let priorityWarned = false
-  const hasher = new BackgroundHasher(config.argon2Concurrency, (lowered) => {
-    if (!('error' in lowered) || priorityWarned) return
-    priorityWarned = true
-    logger.warn('sign-up hashing runs at normal CPU priority', { reason: lowered.error })
-  })
+  let pinWarned = false
+  const hasher = new BackgroundHasher(
+    config.argon2Concurrency,
+    ({ lowered, pinned }) => {
+      if ('error' in lowered && !priorityWarned) {
+        priorityWarned = true
+        logger.warn('sign-up hashing runs at normal CPU priority', { reason: lowered.error })
+      }
+      if (pinned && 'error' in pinned && !pinWarned) {
+        pinWarned = true
+        logger.warn('sign-up hashing runs on every CPU', { reason: pinned.error })
+      }
+    },
+    hashingCpus,
+  )
   limitPasswordWork(config.argon2Concurrency, config.argon2Queue, hasher)
   const authenticate = createAuthenticator({
     verify: cachedVerifier(verify, config.tokenCacheSize),

@@ -10,6 +10,7 @@ import { HttpProblem, problemResponse } from '../../http/problem'
 import { createLogger, type Logger } from '../../observability/logger'
 import { createMetrics } from '../../observability/metrics'
 import { composeApi } from '../../server/compose'
+import { setAsideHashingCpus } from '../../server/hashing-cpus'
 import { type Listeners, listen } from '../../server/listen'
 import { shutdownGracefully } from '../../server/shutdown'
 import { onShutdownSignal } from '../../server/signals'
@@ -39,6 +40,8 @@ export async function serveCommand(argv: readonly string[], io: CommandIO): Prom
   const { config } = loaded
   const logger = createLogger(config.logLevel)
   for (const name of loaded.unknownEnv) logger.warn('environment variable matches no setting', { name })
+  // Before any thread is started (the writers inherit this thread's CPUs).
+  const hashingCpus = setAsideHashingCpus(config.hashingCpus, logger)
 
   if (config.databaseUrl) {
     if (!config.avatarBucket) {
@@ -46,7 +49,7 @@ export async function serveCommand(argv: readonly string[], io: CommandIO): Prom
         dataDir: config.dataDir,
       })
     }
-    return serve(config, logger, openPostgresStorage(config), { retryDatabase: true })
+    return serve(config, logger, openPostgresStorage(config), { retryDatabase: true, hashingCpus })
   }
 
   // The ledger's writer must be the database's only writer (it is to keep balances in memory): a second
@@ -64,7 +67,7 @@ export async function serveCommand(argv: readonly string[], io: CommandIO): Prom
     return exitCodes.failure
   }
   try {
-    return await serve(config, logger, await openSqliteStorage(config), { retryDatabase: false })
+    return await serve(config, logger, await openSqliteStorage(config), { retryDatabase: false, hashingCpus })
   } finally {
     lock.release()
   }
@@ -99,7 +102,7 @@ async function serve(
   config: Config,
   logger: Logger,
   storage: Storage,
-  { retryDatabase }: { retryDatabase: boolean },
+  { retryDatabase, hashingCpus }: { retryDatabase: boolean; hashingCpus: readonly number[] },
 ): Promise<number> {
   // Listening for signals before the listeners exist: a SIGTERM that arrives during start-up then still
   // shuts down cleanly (exit 0) instead of killing the process mid-way.
@@ -144,7 +147,7 @@ async function serve(
     try {
       const applied = await storage.migrate()
       if (applied.length > 0) logger.info('migrations applied', { versions: applied })
-      composed = await composeApi(config, storage, logger, metrics)
+      composed = await composeApi(config, storage, logger, metrics, hashingCpus)
     } catch (error) {
       if (error instanceof MigrationError || !retryDatabase) {
         await stopListening()

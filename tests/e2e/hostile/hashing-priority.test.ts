@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { readdirSync, readFileSync } from 'node:fs'
-import { type RunningLedgerd, startLedgerd } from '../../support/ledgerd-process'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { binaryPath, type RunningLedgerd, startLedgerd } from '../../support/ledgerd-process'
 
 const bounded = () => ({ signal: AbortSignal.timeout(20_000) })
 const password = 'correct horse battery staple'
@@ -45,5 +47,69 @@ describe('sign-up hashing runs at the lowest CPU priority', () => {
     expect(server.logs.filter((line) => line.msg === 'sign-up hashing runs at normal CPU priority')).toEqual(
       [],
     )
+  })
+})
+
+/** The CPUs a thread may run on, as the kernel has them: Cpus_allowed_list of its status. */
+const cpusAllowed = (pid: number, tid: number | string) =>
+  readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8').match(/^Cpus_allowed_list:\s*(\S+)$/m)?.[1]
+
+const allowedHere = readFileSync('/proc/self/status', 'utf8').match(/^Cpus_allowed_list:\s*(\S+)$/m)?.[1]
+const cpuCount = navigator.hardwareConcurrency
+
+// With --hashing-cpus the hashing threads run only on the CPUs set aside, and the API and writer threads
+// never do: the one thing that kept a sign-up flood off the ledger on this machine (NOTES.md).
+describe.if(allowedHere === `0-${cpuCount - 1}` && cpuCount >= 2)('--hashing-cpus', () => {
+  let server: RunningLedgerd
+  beforeAll(async () => {
+    server = await startLedgerd({ args: ['--hashing-cpus', '1'] })
+  }, 60_000)
+  afterAll(async () => {
+    expect(await server.stop()).toBe(0)
+  })
+
+  test('1: the hashing threads on the last CPU only; the API thread and the threads it started after, never there', async () => {
+    const signedUp = await post(server, '/v1/users', { email: 'pinned@example.com', name: 'Pin', password })
+    expect(signedUp.status).toBe(201)
+    const pid = server.process.pid
+    const last = String(cpuCount - 1)
+    const api = cpuCount === 2 ? '0' : `0-${cpuCount - 2}`
+    const threads = readdirSync(`/proc/${pid}/task`).map((tid) => ({
+      nice: niceIn(`/proc/${pid}/task/${tid}/stat`),
+      cpus: cpusAllowed(pid, tid),
+    }))
+    expect(threads.filter((thread) => thread.nice === 19).map((thread) => thread.cpus)).toEqual([last, last])
+    expect(cpusAllowed(pid, pid)).toBe(api)
+    // Threads the API thread started after it left the last CPU (on SQLite the writers) stay off it too.
+    expect(threads.filter((thread) => thread.cpus === api).length).toBeGreaterThanOrEqual(3)
+    expect(server.logs.find((line) => line.msg === 'CPUs set aside for sign-up hashing')).toMatchObject({
+      api: api === '0' ? [0] : expect.any(Array),
+      hashing: [cpuCount - 1],
+    })
+  })
+
+  test('as many as ledgerd may run on: it refuses to start, saying why (exit 2)', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'ledgerd-hashing-cpus-'))
+    try {
+      const result = Bun.spawnSync(
+        [
+          binaryPath,
+          'serve',
+          '--data-dir',
+          dataDir,
+          '--port',
+          '0',
+          '--admin-port',
+          '0',
+          '--hashing-cpus',
+          String(cpuCount),
+        ],
+        { timeout: 20_000 },
+      )
+      expect(result.exitCode).toBe(2)
+      expect(result.stderr.toString()).toContain(`--hashing-cpus ${cpuCount} leaves no CPU for the API`)
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true })
+    }
   })
 })

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
 import { getPriority } from 'node:os'
 import { BackgroundHasher } from '../../../src/auth/background-hasher'
-import type { Lowered } from '../../../src/lib/thread-priority'
+import { cpusOfThisThread, type Lowered, type Pinned } from '../../../src/lib/thread-scheduling'
 
 /** A thread's nice value, as the kernel has it: field 19 of /proc/self/task/<tid>/stat. */
 const niceOf = (tid: number) => {
@@ -11,9 +11,13 @@ const niceOf = (tid: number) => {
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])
 }
 
+/** A thread's Cpus_allowed_list, as the kernel has it. */
+const cpusAllowed = (tid: number) =>
+  readFileSync(`/proc/self/task/${tid}/status`, 'utf8').match(/^Cpus_allowed_list:\s*(\S+)$/m)?.[1]
+
 const niceBefore = getPriority()
 const started: Lowered[] = []
-const hasher = new BackgroundHasher(2, (lowered) => started.push(lowered))
+const hasher = new BackgroundHasher(2, ({ lowered }) => started.push(lowered))
 afterAll(() => hasher.close())
 
 describe('BackgroundHasher', () => {
@@ -36,6 +40,23 @@ describe('BackgroundHasher', () => {
     }
     // The thread that asked is untouched.
     expect(niceOf(process.pid)).toBe(niceBefore)
+  })
+
+  test('given CPUs, each hashing thread runs only on them, and the thread that asked keeps its own', async () => {
+    const own = cpusOfThisThread()
+    if ('error' in own) throw new Error(own.error)
+    const last = own.cpus.at(-1) as number
+    const pins: { lowered: Lowered; pinned?: Pinned }[] = []
+    const pinned = new BackgroundHasher(1, (report) => pins.push(report), [last])
+    try {
+      expect(await Bun.password.verify('pinned', await pinned.hash('pinned'))).toBe(true)
+      const [report] = pins
+      expect(report?.pinned).toEqual({ cpus: [last] })
+      expect(cpusAllowed((report?.lowered as { tid: number }).tid)).toBe(String(last))
+      expect(cpusOfThisThread()).toEqual(own)
+    } finally {
+      pinned.close()
+    }
   })
 
   test('once closed, waiting and new hashes are refused rather than left hanging', async () => {
