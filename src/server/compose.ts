@@ -131,6 +131,9 @@ export async function composeApi(
   const ledger = createLedger({ engine, metrics: ledgerMetrics })
   const purge = startIdempotencyPurge({ engine, retentionMs: config.idempotencyRetentionMs, logger })
   const { verify, tokens, adminRole } = await tokenSetup(config, storage, users, metrics)
+  const avatars = await avatarStore(config)
+  // After the last step that can fail: a start retried while the database is away must not leave
+  // hashing threads behind at each attempt.
   let priorityWarned = false
   let pinWarned = false
   const hasher = new BackgroundHasher(
@@ -156,7 +159,6 @@ export async function composeApi(
     logger,
     events: metrics.auth,
   })
-  const avatars = await avatarStore(config)
   const app = createApp({
     logger,
     bodyLimitBytes: config.bodyLimitBytes,
