@@ -3,6 +3,7 @@ import { chownSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { ledgerClient } from '../support/ledger-client'
 import { imageUser, tempDir } from '../support/ledgerd-process'
+import { threadsOf } from '../support/threads'
 
 // The container image, built from the real Dockerfile by scripts/build-image.sh with buildah (no Docker
 // engine and no registry here) on the local distroless stand-in (scripts/image-base-standin.sh), then
@@ -237,11 +238,7 @@ describe.if(canRun)('the container image', () => {
     const user = await client.signUp('image@example.com')
     expect((await client.send('GET', '/v1/users/me', { token: user.token })).status).toBe(200)
     // Sign-up hashing lowered its threads through libc (bun:ffi) in distroless too: nice 19, two of them.
-    const niceness = readdirSync(`/proc/${proc.pid}/task`).map((tid) => {
-      const stat = readFileSync(`/proc/${proc.pid}/task/${tid}/stat`, 'utf8')
-      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])
-    })
-    expect(niceness.filter((nice) => nice === 19)).toHaveLength(2)
+    expect(threadsOf(proc.pid).filter((thread) => thread.nice === 19)).toHaveLength(2)
     const database = statSync(join(dataDir, 'ledgerd.db'))
     expect([database.uid, database.gid]).toEqual([imageUser, imageUser])
 

@@ -1,20 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { binaryPath, type RunningLedgerd, startLedgerd } from '../../support/ledgerd-process'
+import { cpusAllowed, niceOf, threadsOf } from '../../support/threads'
 
 const bounded = () => ({ signal: AbortSignal.timeout(20_000) })
 const password = 'correct horse battery staple'
-
-/** The nice value in a /proc stat file: field 19, counted from after the parenthesised name. */
-function niceIn(statFile: string): number {
-  const stat = readFileSync(statFile, 'utf8')
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])
-}
-
-const threadNiceness = (pid: number) =>
-  readdirSync(`/proc/${pid}/task`).map((tid) => niceIn(`/proc/${pid}/task/${tid}/stat`))
 
 const post = (server: RunningLedgerd, path: string, body: unknown) =>
   fetch(`${server.apiUrl}${path}`, {
@@ -40,8 +32,8 @@ describe('sign-up hashing runs at the lowest CPU priority', () => {
     expect(signedUp.status).toBe(201)
     const login = await post(server, '/v1/auth/token', { email: 'nice@example.com', password })
     expect(login.status).toBe(200)
-    const niceness = threadNiceness(server.process.pid)
-    const processNice = niceIn(`/proc/${server.process.pid}/stat`)
+    const niceness = threadsOf(server.process.pid).map((thread) => thread.nice)
+    const processNice = niceOf(server.process.pid)
     expect(niceness.filter((nice) => nice === 19)).toHaveLength(3)
     expect(niceness.filter((nice) => nice !== 19 && nice !== processNice)).toEqual([])
     expect(server.logs.filter((line) => line.msg === 'sign-up hashing runs at normal CPU priority')).toEqual(
@@ -49,10 +41,6 @@ describe('sign-up hashing runs at the lowest CPU priority', () => {
     )
   })
 })
-
-/** The CPUs a thread may run on, as the kernel has them: Cpus_allowed_list of its status. */
-const cpusAllowed = (pid: number, tid: number | string) =>
-  readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8').match(/^Cpus_allowed_list:\s*(\S+)$/m)?.[1]
 
 const allowedHere = readFileSync('/proc/self/status', 'utf8').match(/^Cpus_allowed_list:\s*(\S+)$/m)?.[1]
 const cpuCount = navigator.hardwareConcurrency
@@ -74,12 +62,9 @@ describe.if(allowedHere === `0-${cpuCount - 1}` && cpuCount >= 2)('--hashing-cpu
     const pid = server.process.pid
     const last = String(cpuCount - 1)
     const api = cpuCount === 2 ? '0' : `0-${cpuCount - 2}`
-    const threads = readdirSync(`/proc/${pid}/task`).map((tid) => ({
-      nice: niceIn(`/proc/${pid}/task/${tid}/stat`),
-      cpus: cpusAllowed(pid, tid),
-    }))
+    const threads = threadsOf(pid)
     expect(threads.filter((thread) => thread.nice === 19).map((thread) => thread.cpus)).toEqual([last, last])
-    expect(cpusAllowed(pid, pid)).toBe(api)
+    expect(cpusAllowed(pid)).toBe(api)
     // Threads the API thread started after it left the last CPU (on SQLite the writers) stay off it too.
     expect(threads.filter((thread) => thread.cpus === api).length).toBeGreaterThanOrEqual(3)
     expect(server.logs.find((line) => line.msg === 'CPUs set aside for sign-up hashing')).toMatchObject({

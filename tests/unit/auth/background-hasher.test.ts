@@ -1,19 +1,8 @@
 import { afterAll, describe, expect, test } from 'bun:test'
-import { readFileSync } from 'node:fs'
 import { getPriority } from 'node:os'
 import { BackgroundHasher } from '../../../src/auth/background-hasher'
 import { cpusOfThisThread, type Lowered, type Pinned } from '../../../src/lib/thread-scheduling'
-
-/** A thread's nice value, as the kernel has it: field 19 of /proc/self/task/<tid>/stat. */
-const niceOf = (tid: number) => {
-  const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
-  // The command name (field 2) is in parentheses and may hold spaces: count from after it.
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])
-}
-
-/** A thread's Cpus_allowed_list, as the kernel has it. */
-const cpusAllowed = (tid: number) =>
-  readFileSync(`/proc/self/task/${tid}/status`, 'utf8').match(/^Cpus_allowed_list:\s*(\S+)$/m)?.[1]
+import { cpusAllowed, niceOf } from '../../support/threads'
 
 const niceBefore = getPriority()
 const started: Lowered[] = []
@@ -36,10 +25,10 @@ describe('BackgroundHasher', () => {
     while (started.length < 2) await Bun.sleep(5)
     for (const lowered of started) {
       expect(lowered).toMatchObject({ nice: 19 })
-      expect(niceOf((lowered as { tid: number }).tid)).toBe(19)
+      expect(niceOf('self', (lowered as { tid: number }).tid)).toBe(19)
     }
     // The thread that asked is untouched.
-    expect(niceOf(process.pid)).toBe(niceBefore)
+    expect(niceOf('self', process.pid)).toBe(niceBefore)
   })
 
   test('given CPUs, each hashing thread runs only on them, and the thread that asked keeps its own', async () => {
@@ -54,7 +43,7 @@ describe('BackgroundHasher', () => {
       const [report] = pins
       if (!report) throw new Error('the hashing thread never reported')
       expect(report.pinned).toEqual({ cpus: [last] })
-      expect(cpusAllowed((report.lowered as { tid: number }).tid)).toBe(String(last))
+      expect(cpusAllowed('self', (report.lowered as { tid: number }).tid)).toBe(String(last))
       expect(cpusOfThisThread()).toEqual(own)
     } finally {
       pinned.close()
