@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { binaryPath, type RunningLedgerd, startLedgerd } from '../../support/ledgerd-process'
@@ -42,7 +42,7 @@ describe('sign-up hashing runs at the lowest CPU priority', () => {
   })
 })
 
-const allowedHere = readFileSync('/proc/self/status', 'utf8').match(/^Cpus_allowed_list:\s*(\S+)$/m)?.[1]
+const allowedHere = cpusAllowed('self')
 const cpuCount = navigator.hardwareConcurrency
 
 // With --hashing-cpus the hashing threads run only on the CPUs set aside, and the API and writer threads
