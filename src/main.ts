@@ -1,8 +1,15 @@
 import { processIO } from './cli/io'
 import { run } from './cli/main'
+import { restartWithResidentHeap } from './server/resident-heap'
+
+const args = process.argv.slice(2)
+// The server, before it opens, binds or starts anything, restarts itself in place so that password
+// hashing finds its memory still mapped (src/server/resident-heap.ts). Here, not in the serve command:
+// only the process's own entry may replace the process.
+if (args[0] === 'serve') restartWithResidentHeap(process.env)
 
 try {
-  process.exitCode = await run(process.argv.slice(2), processIO)
+  process.exitCode = await run(args, processIO)
 } catch (error) {
   // A failure no command anticipated (disk full, permission denied on the data dir...): say what, exit 1.
   process.stderr.write(`ledgerd: ${(error as Error).message ?? error}\n`)

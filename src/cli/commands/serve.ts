@@ -12,6 +12,7 @@ import { createMetrics } from '../../observability/metrics'
 import { composeApi } from '../../server/compose'
 import { setAsideHashingCpus } from '../../server/hashing-cpus'
 import { type Listeners, listen } from '../../server/listen'
+import { residentHeapFailure } from '../../server/resident-heap'
 import { shutdownGracefully } from '../../server/shutdown'
 import { onShutdownSignal } from '../../server/signals'
 import { registerStorageMetrics } from '../../storage/metrics'
@@ -39,6 +40,11 @@ export async function serveCommand(argv: readonly string[], io: CommandIO): Prom
   }
   const { config } = loaded
   const logger = createLogger(config.logLevel)
+  const heapFailure = residentHeapFailure()
+  if (heapFailure)
+    logger.warn('freed memory goes back to the kernel: every password hash costs about 3 times the CPU', {
+      reason: heapFailure,
+    })
   for (const name of loaded.unknownEnv) logger.warn('environment variable matches no setting', { name })
   // Before any thread is started (the writers inherit this thread's CPUs).
   const hashingCpus = setAsideHashingCpus(config.hashingCpus, logger)
