@@ -8,13 +8,15 @@
 # target met or missed. Then checks consistency through the API, with `ledgerd verify`, and the peer's own.
 # A measurement, not a test: exits 0 whether the targets are met or not, 1 only if consistency fails.
 #
-# Usage: scripts/bench.sh [--signup-flood] [--database sqlite|postgres] [--duration S] [--warmup S] [--rounds N] [--mix MIX] [--with-warn-log]
+# Usage: scripts/bench.sh [--signup-flood | --spaced-hashing] [--database sqlite|postgres] [--duration S] [--warmup S] [--rounds N] [--mix MIX] [--with-warn-log]
 #                         [--check-sample N] [--no-writer-ceiling] [--rates 'R ...']
 #   --database postgres  (first) the PostgreSQL benchmark instead: scripts/bench/postgres.sh, which
 #                     takes --duration, --warmup, --rounds and --pgbench-scale
 #   --signup-flood    (first) the ledger mix alone and under a sign-up flood, alternating, and their
 #                     ratio: scripts/bench/signup-flood.sh, which takes --duration, --rounds, --rate and
 #                     --in-flight
+#   --spaced-hashing  (first) sign-ups and logins one at a time, ledgerd as it runs against the allocator's
+#                     default: scripts/bench/spaced-hashing.sh, which takes --rounds, --count, --gap-ms
 #   --duration 20, --warmup 5, --rounds 2 (each round: hello, ledger, peer, writer-64, writer-256; then
 #                     the open-R runs, round by round)
 #   --mix mixed|deposits|withdrawals|reads   (for profiling; targets are for mixed)
@@ -28,6 +30,7 @@ cd "$(dirname "$0")/.."
 # On PostgreSQL, a benchmark of its own: ledgerd with one and two replicas, SQLite and pgbench.
 case ${1:-} in -h | --help) sed -n '/^# Usage:/,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;; esac
 [ "${1:-}" = --signup-flood ] && { shift; exec bash scripts/bench/signup-flood.sh "$@"; }
+[ "${1:-}" = --spaced-hashing ] && { shift; exec bash scripts/bench/spaced-hashing.sh "$@"; }
 if [ "${1:-}" = --database ]; then
   case "${2:-}" in
     postgres) shift 2; exec bash scripts/bench/postgres.sh "$@" ;;
