@@ -24,7 +24,8 @@ function usage(): { cpuMs: number; faults: number } {
   const ticks = Number(fields[11]) + Number(fields[12])
   return { cpuMs: (ticks * 1000) / ticksPerSecond, faults: Number(fields[7]) }
 }
-const residentMiB = () => Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s*(\d+)/m)?.[1]) / 1024
+const residentMiB = () =>
+  Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s*(\d+)/m)?.[1]) / 1024
 
 async function timed(path: string, body: unknown, expected: number): Promise<number> {
   const started = performance.now()
