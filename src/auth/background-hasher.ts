@@ -3,8 +3,8 @@ import { hasherThreadUrl } from '../writer-thread-url'
 import type { FromHasher, ToHasher } from './hasher-worker'
 
 /**
- * What the pool reports of each thread as it starts: its thread id and niceness, and its CPUs when it
- * was given some; or why it has neither.
+ * What the pool reports of each thread as it starts: its thread id, niceness and whether it is
+ * SCHED_IDLE, and its CPUs when it was given some; or why not.
  */
 export type HasherStarted = (started: { lowered: Lowered; pinned?: Pinned }) => void
 

@@ -2,9 +2,10 @@ import { type Lowered, lowerThisThreadsPriority, type Pinned, pinThisThread } fr
 import { argon2Options } from './argon2'
 
 // A background hashing thread (background-hasher.ts): argon2 for sign-ups and new passwords, at the
-// lowest CPU priority, so the hashing only ever gets the CPU that requests leave idle, and, with
-// --hashing-cpus, only on the CPUs set aside for it. The hash runs on this thread itself (hashSync):
-// Bun's asynchronous hash would run it on a shared pool thread at the process's priority.
+// lowest CPU priority (nice 19 and SCHED_IDLE: thread-scheduling.ts), so the hashing only ever gets the
+// CPU that requests leave idle, and, with --hashing-cpus, only on the CPUs set aside for it. The hash
+// runs on this thread itself (hashSync): Bun's asynchronous hash would run it on a shared pool thread at
+// the process's priority.
 
 declare const self: Worker
 

@@ -135,6 +135,7 @@ export async function composeApi(
   // After the last step that can fail: a start retried while the database is away must not leave
   // hashing threads behind at each attempt.
   let priorityWarned = false
+  let idleWarned = false
   let pinWarned = false
   const hasher = new BackgroundHasher(
     config.argon2Concurrency,
@@ -142,6 +143,10 @@ export async function composeApi(
       if ('error' in lowered && !priorityWarned) {
         priorityWarned = true
         logger.warn('sign-up hashing runs at normal CPU priority', { reason: lowered.error })
+      }
+      if ('idleError' in lowered && !idleWarned) {
+        idleWarned = true
+        logger.warn('sign-up hashing runs at nice 19 without SCHED_IDLE', { reason: lowered.idleError })
       }
       if (pinned && 'error' in pinned && !pinWarned) {
         pinWarned = true

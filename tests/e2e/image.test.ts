@@ -3,7 +3,7 @@ import { chownSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { ledgerClient } from '../support/ledger-client'
 import { imageUser, tempDir } from '../support/ledgerd-process'
-import { threadsOf } from '../support/threads'
+import { SCHED_IDLE, SCHED_OTHER, threadsOf } from '../support/threads'
 
 // The container image, built from the real Dockerfile by scripts/build-image.sh with buildah (no Docker
 // engine and no registry here) on the local distroless stand-in (scripts/image-base-standin.sh), then
@@ -237,8 +237,13 @@ describe.if(canRun)('the container image', () => {
     const client = ledgerClient(`http://127.0.0.1:${apiPort}`, { timeoutMs: 5_000 })
     const user = await client.signUp('image@example.com')
     expect((await client.send('GET', '/v1/users/me', { token: user.token })).status).toBe(200)
-    // Sign-up hashing lowered its threads through libc (bun:ffi) in distroless too: nice 19, two of them.
-    expect(threadsOf(proc.pid).filter((thread) => thread.nice === 19)).toHaveLength(2)
+    // Sign-up hashing lowered its threads through libc (bun:ffi) in distroless too: nice 19 and
+    // SCHED_IDLE, two of them; every other thread SCHED_OTHER.
+    const threads = threadsOf(proc.pid)
+    expect(threads.filter((thread) => thread.nice === 19)).toHaveLength(2)
+    expect(
+      threads.filter((thread) => thread.policy !== (thread.nice === 19 ? SCHED_IDLE : SCHED_OTHER)),
+    ).toEqual([])
     const database = statSync(join(dataDir, 'ledgerd.db'))
     expect([database.uid, database.gid]).toEqual([imageUser, imageUser])
 
@@ -248,5 +253,6 @@ describe.if(canRun)('the container image', () => {
     expect(code).toBe(0)
     expect(await stdout).toContain('"msg":"shutdown complete"')
     expect(await stdout).not.toContain('sign-up hashing runs at normal CPU priority')
+    expect(await stdout).not.toContain('sign-up hashing runs at nice 19 without SCHED_IDLE')
   }, 60_000)
 })

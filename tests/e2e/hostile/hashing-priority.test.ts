@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { binaryPath, type RunningLedgerd, startLedgerd } from '../../support/ledgerd-process'
-import { cpusAllowed, niceOf, threadsOf } from '../../support/threads'
+import { cpusAllowed, niceOf, SCHED_IDLE, SCHED_OTHER, threadsOf } from '../../support/threads'
 
 const bounded = () => ({ signal: AbortSignal.timeout(20_000) })
 const password = 'correct horse battery staple'
@@ -17,7 +17,8 @@ const post = (server: RunningLedgerd, path: string, body: unknown) =>
   })
 
 // Sign-up hashing takes only the CPU that requests leave idle: the compiled binary embeds the hashing
-// threads and lowers them to nice 19 (src/auth/hasher-worker.ts), the API thread stays where it was.
+// threads and lowers them to nice 19 and SCHED_IDLE (src/auth/hasher-worker.ts), the API thread stays
+// where it was.
 describe('sign-up hashing runs at the lowest CPU priority', () => {
   let server: RunningLedgerd
   beforeAll(async () => {
@@ -27,18 +28,25 @@ describe('sign-up hashing runs at the lowest CPU priority', () => {
     expect(await server.stop()).toBe(0)
   })
 
-  test('three hashing threads at nice 19, every other thread untouched; sign-up and login work', async () => {
+  test('three hashing threads at nice 19 and SCHED_IDLE, every other thread untouched; sign-up and login work', async () => {
     const signedUp = await post(server, '/v1/users', { email: 'nice@example.com', name: 'Nice', password })
     expect(signedUp.status).toBe(201)
     const login = await post(server, '/v1/auth/token', { email: 'nice@example.com', password })
     expect(login.status).toBe(200)
-    const niceness = threadsOf(server.process.pid).map((thread) => thread.nice)
+    const threads = threadsOf(server.process.pid)
+    const niceness = threads.map((thread) => thread.nice)
     const processNice = niceOf(server.process.pid)
     expect(niceness.filter((nice) => nice === 19)).toHaveLength(3)
     expect(niceness.filter((nice) => nice !== 19 && nice !== processNice)).toEqual([])
-    expect(server.logs.filter((line) => line.msg === 'sign-up hashing runs at normal CPU priority')).toEqual(
-      [],
-    )
+    // SCHED_IDLE exactly the hashing threads, SCHED_OTHER every other.
+    expect(
+      threads.filter((thread) => thread.policy !== (thread.nice === 19 ? SCHED_IDLE : SCHED_OTHER)),
+    ).toEqual([])
+    const warnings = [
+      'sign-up hashing runs at normal CPU priority',
+      'sign-up hashing runs at nice 19 without SCHED_IDLE',
+    ]
+    expect(server.logs.filter((line) => warnings.includes(line.msg as string))).toEqual([])
   })
 })
 

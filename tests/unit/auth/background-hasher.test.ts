@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { getPriority } from 'node:os'
 import { BackgroundHasher } from '../../../src/auth/background-hasher'
 import { cpusOfThisThread, type Lowered, type Pinned } from '../../../src/lib/thread-scheduling'
-import { cpusAllowed, niceOf } from '../../support/threads'
+import { cpusAllowed, niceOf, policyOf, SCHED_IDLE, SCHED_OTHER } from '../../support/threads'
 
 const niceBefore = getPriority()
 const started: Lowered[] = []
@@ -20,15 +20,17 @@ describe('BackgroundHasher', () => {
     }
   })
 
-  test('each hashing thread runs at nice 19, as the kernel sees it', async () => {
+  test('each hashing thread runs at nice 19 and SCHED_IDLE, as the kernel sees it', async () => {
     await hasher.hash('make sure both threads have started')
     while (started.length < 2) await Bun.sleep(5)
     for (const lowered of started) {
-      expect(lowered).toMatchObject({ nice: 19 })
+      expect(lowered).toMatchObject({ nice: 19, idle: true })
       expect(niceOf('self', (lowered as { tid: number }).tid)).toBe(19)
+      expect(policyOf('self', (lowered as { tid: number }).tid)).toBe(SCHED_IDLE)
     }
     // The thread that asked is untouched.
     expect(niceOf('self')).toBe(niceBefore)
+    expect(policyOf('self')).toBe(SCHED_OTHER)
   })
 
   test('given CPUs, each hashing thread runs only on them, and the thread that asked keeps its own', async () => {

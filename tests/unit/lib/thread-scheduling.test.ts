@@ -1,6 +1,30 @@
 import { describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
-import { splitCpus } from '../../../src/lib/thread-scheduling'
+import { type Lowered, splitCpus } from '../../../src/lib/thread-scheduling'
+import { niceOf, policyOf, SCHED_IDLE, SCHED_OTHER } from '../../support/threads'
+
+describe('lowerThisThreadsPriority', () => {
+  test('the calling thread, and only it, runs at nice 19 and SCHED_IDLE, as the kernel sees it', async () => {
+    const niceBefore = niceOf('self')
+    const thread = new Worker(new URL('../../support/lowered-thread.ts', import.meta.url).href)
+    try {
+      const lowered = await new Promise<Lowered>((resolve, reject) => {
+        thread.onmessage = ({ data }: MessageEvent<Lowered>) => resolve(data)
+        thread.onerror = (event) => reject(new Error(event.message))
+        thread.postMessage('lower')
+      })
+      if (!('tid' in lowered)) throw new Error(lowered.error)
+      expect(lowered).toEqual({ tid: lowered.tid, nice: 19, idle: true })
+      expect(niceOf('self', lowered.tid)).toBe(19)
+      expect(policyOf('self', lowered.tid)).toBe(SCHED_IDLE)
+      // The thread that started it keeps its own.
+      expect(niceOf('self')).toBe(niceBefore)
+      expect(policyOf('self')).toBe(SCHED_OTHER)
+    } finally {
+      thread.terminate()
+    }
+  })
+})
 
 describe('splitCpus', () => {
   test('the last N allowed CPUs go to hashing, the rest to the API: disjoint, together all of them', () => {
