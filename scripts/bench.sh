@@ -76,13 +76,9 @@ if [ "$client" = autocannon ]; then
   export AUTOCANNON="$PWD/.tools/autocannon/node_modules/autocannon/autocannon.js"
 fi
 
-# Rebuilt only when missing or older than anything it is built from.
-if [ ! -x dist/ledgerd ] || [ -n "$(find src package.json bun.lock -newer dist/ledgerd -print -quit)" ]; then
-  say "dist/ledgerd is missing or older than src/: building"
-  bash scripts/build.sh
-else
-  say "dist/ledgerd is newer than src/: not rebuilding"
-fi
+# shellcheck source=scripts/lib/fresh-binary.sh
+source scripts/lib/fresh-binary.sh
+build_if_stale
 
 # --- processes, temp dir, cleanup -----------------------------------------------------------------------
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/ledgerd-bench.XXXXXX")"

@@ -31,10 +31,9 @@ command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null 2>&1 ||
 [ -d node_modules ] || bash scripts/install.sh
 source scripts/ensure-bun.sh
 pg_bin=/usr/lib/postgresql/15/bin
-if [ ! -x dist/ledgerd ] || [ -n "$(find src package.json bun.lock -newer dist/ledgerd -print -quit)" ]; then
-  say "dist/ledgerd is missing or older than src/: building"
-  bash scripts/build.sh
-fi
+# shellcheck source=scripts/lib/fresh-binary.sh
+source scripts/lib/fresh-binary.sh
+build_if_stale
 
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/ledgerd-pgbench.XXXXXX")"
 chmod 755 "$tmp"

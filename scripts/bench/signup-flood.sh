@@ -33,14 +33,13 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
+# shellcheck source=scripts/lib/fresh-binary.sh
+source scripts/lib/fresh-binary.sh
 say() { printf '==> %s\n' "$*"; }
 command -v wrk >/dev/null || { say "wrk is needed (apt-get install wrk)"; exit 2; }
 if [ -z "$binary" ]; then
   binary=dist/ledgerd
-  if [ ! -x dist/ledgerd ] || [ -n "$(find src package.json bun.lock -newer dist/ledgerd -print -quit)" ]; then
-    say "dist/ledgerd is missing or older than src/: building"
-    bash scripts/build.sh
-  fi
+  build_if_stale
 fi
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/ledgerd-flood.XXXXXX")"
 pid=
