@@ -37,10 +37,7 @@ done
 source scripts/lib/fresh-binary.sh
 say() { printf '==> %s\n' "$*"; }
 command -v wrk >/dev/null || { say "wrk is needed (apt-get install wrk)"; exit 2; }
-if [ -z "$binary" ]; then
-  binary=dist/ledgerd
-  build_if_stale
-fi
+binary="$(binary_to_measure "$binary")"
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/ledgerd-flood.XXXXXX")"
 pid=
 cleanup() { [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$tmp"; }

@@ -28,10 +28,7 @@ done
 # shellcheck source=scripts/lib/fresh-binary.sh
 source scripts/lib/fresh-binary.sh
 say() { printf '==> %s\n' "$*"; }
-if [ -z "$binary" ]; then
-  binary=dist/ledgerd
-  build_if_stale
-fi
+binary="$(binary_to_measure "$binary")"
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/ledgerd-spaced.XXXXXX")"
 pid=
 cleanup() { [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$tmp"; }
