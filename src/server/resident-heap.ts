@@ -3,7 +3,7 @@ import { dlopen, FFIType, ptr } from 'bun:ffi'
 // Bun's allocator (mimalloc) hands freed memory back to the kernel within milliseconds. Every argon2
 // hash (a sign-up, a login, a password change) takes 19 MiB, so on a server that hashes now and then
 // each hash faulted its 19 MiB back in, zeroed by the kernel page by page: 4,386 page faults and
-// ~120 ms of CPU instead of ~6 faults and ~40 ms (NOTES.md, "Argon2's memory stays resident"). mimalloc
+// ~120 ms of CPU instead of ~6 faults and ~40 ms (NOTES.md, "Argon2's memory stays mapped"). mimalloc
 // reads its options from the environment once, as the process starts, and keeps no exported symbol to
 // change them later, so `serve` restarts itself in place (execve: same process id, same open files)
 // with MIMALLOC_PURGE_DELAY=-1: freed memory is kept for reuse, and the resident set stays at its peak.
