@@ -9,7 +9,7 @@ import { dlopen, FFIType, ptr } from 'bun:ffi'
 // with MIMALLOC_PURGE_DELAY=-1: freed memory is kept for reuse, and the resident set stays at its peak.
 
 /** The mimalloc option that decides when freed memory goes back to the kernel; -1: never. */
-export const purgeDelayVariable = 'MIMALLOC_PURGE_DELAY'
+const purgeDelayVariable = 'MIMALLOC_PURGE_DELAY'
 
 /** Why `serve` goes on in this process: the operator chose the allocator's behaviour, or exec failed. */
 export type StayedInProcess = { chosen: string } | { error: string }
