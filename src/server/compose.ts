@@ -19,6 +19,7 @@ import type { Metrics } from '../observability/metrics'
 import type { Storage } from '../storage/storage'
 import { shedSignUps } from '../users'
 import type { UsersRepository } from '../users/repository'
+import { hashingOnEveryCpu } from './hashing-cpus'
 
 /** Time for the 503s of a batch whose commit outcome is unknown to reach their clients before exiting. */
 const exitDelayMs = 200
@@ -150,7 +151,7 @@ export async function composeApi(
       }
       if (pinned && 'error' in pinned && !pinWarned) {
         pinWarned = true
-        logger.warn('sign-up hashing runs on every CPU', { reason: pinned.error })
+        logger.warn(hashingOnEveryCpu, { reason: pinned.error })
       }
     },
     hashingCpus,

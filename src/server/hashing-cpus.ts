@@ -10,18 +10,21 @@ import type { Logger } from '../observability/logger'
  * A setting that leaves the API no CPU refuses to start; one that libc cannot apply is logged and ignored.
  * Returns the CPUs for the hashing threads (none: they run anywhere).
  */
+/** Logged once when the hashing threads could not be kept to their CPUs, here or as each starts. */
+export const hashingOnEveryCpu = 'sign-up hashing runs on every CPU'
+
 export function setAsideHashingCpus(hashingCpus: number, logger: Logger): number[] {
   if (hashingCpus === 0) return []
   const allowed = cpusOfThisThread()
   if ('error' in allowed) {
-    logger.warn('sign-up hashing runs on every CPU', { reason: allowed.error })
+    logger.warn(hashingOnEveryCpu, { reason: allowed.error })
     return []
   }
   const split = splitCpus(allowed.cpus, hashingCpus)
   if ('error' in split) throw new ConfigError(split.error)
   const pinned = pinThisThread(split.api)
   if ('error' in pinned) {
-    logger.warn('sign-up hashing runs on every CPU', { reason: pinned.error })
+    logger.warn(hashingOnEveryCpu, { reason: pinned.error })
     return []
   }
   logger.info('CPUs set aside for sign-up hashing', { api: split.api, hashing: split.hashing })
