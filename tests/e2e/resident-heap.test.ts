@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
 import { type RunningLedgerd, startLedgerd } from '../support/ledgerd-process'
+import { minorFaultsOf } from '../support/threads'
 
 // `serve` restarts itself in place with MIMALLOC_PURGE_DELAY=-1 (src/server/resident-heap.ts) so that a
 // password hash finds its 19 MiB still mapped instead of faulting it back in page by page. Proven by
@@ -13,11 +14,6 @@ const pagesOfOneHash = (19_456 * 1024) / 4096
 const signUpsMeasured = 4
 
 const environmentOf = (pid: number) => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')
-/** Minor page faults of the whole process so far: field 10 of its stat. */
-function minorFaults(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7])
-}
 
 /** Page faults per sign-up, measured over sign-ups spaced out after a few that warm every thread up. */
 async function faultsPerSpacedSignUp(server: RunningLedgerd, label: string): Promise<number> {
@@ -33,9 +29,9 @@ async function faultsPerSpacedSignUp(server: RunningLedgerd, label: string): Pro
     await Bun.sleep(300)
   }
   for (let n = 0; n < 3; n++) await signUp(n)
-  const before = minorFaults(server.process.pid)
+  const before = minorFaultsOf(server.process.pid)
   for (let n = 3; n < 3 + signUpsMeasured; n++) await signUp(n)
-  return (minorFaults(server.process.pid) - before) / signUpsMeasured
+  return (minorFaultsOf(server.process.pid) - before) / signUpsMeasured
 }
 
 describe('serve keeps freed memory mapped', () => {

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs'
 
 // What the kernel says of a process's threads, from /proc: how ledgerd's hashing threads were lowered
-// and pinned is read there, not taken from ledgerd's own word.
+// and pinned, and how many pages it faulted in, is read there, not taken from ledgerd's own word.
 
 /** Where /proc keeps a file of a process (its main thread), or of one of its threads. */
 const procFile = (pid: number | 'self', tid: number | string | undefined, file: string) =>
@@ -13,6 +13,9 @@ function statField(pid: number | 'self', tid: number | string | undefined, field
   // The name may hold spaces and parentheses: what follows the last ')' starts at field 3.
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[field - 3])
 }
+
+/** Minor page faults of a process (all its threads) or of one thread so far: field 10 of its stat. */
+export const minorFaultsOf = (pid: number | 'self', tid?: number | string): number => statField(pid, tid, 10)
 
 /** A thread's nice value: field 19 of its stat. */
 export const niceOf = (pid: number | 'self', tid?: number | string): number => statField(pid, tid, 19)
